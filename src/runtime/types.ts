@@ -1,0 +1,35 @@
+import type { DType, HostData, Node } from '../graph/index.ts';
+
+/** A host tensor going into or coming out of a compiled graph. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: HostData;
+}
+
+export type Provider = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
+
+export interface CompileOptions {
+  /** Named graph outputs to compute. */
+  outputs: Readonly<Record<string, Node>>;
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  provider?: Provider;
+  /** ONNX Runtime graph optimization level (default "all"). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Write ONNX Runtime's JSON profile to this file prefix. */
+  profilePrefix?: string;
+}
+
+/** A compiled graph, ready to run many times. */
+export interface Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
+  dispose(): Promise<void>;
+}
+
+/** One interface over onnxruntime-node and onnxruntime-web. */
+export interface Runtime {
+  compile(options: CompileOptions): Promise<Session>;
+}
