@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** The TypeScript code blocks of a README section. */
+function codeBlocks(section: string): string[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf(`## ${section}`);
+  const end = readme.indexOf('\n## ', start + 1);
+  const text = readme.slice(start, end < 0 ? undefined : end);
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+}
+
+describe('the README', () => {
+  it('shows an engine example that runs and computes a gradient', () => {
+    const [example] = codeBlocks('The engine');
+    expect(example).toBeDefined();
+    const dir = join('.tmp', 'readme');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'engine-example.ts');
+    writeFileSync(file, example as string);
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
+      expect(out).toContain('%0:f32[B,3] = Input "x"');
+      expect(out).toMatch(/Float32Array\(1\) \[ 1\.49767/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
