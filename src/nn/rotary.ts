@@ -24,19 +24,28 @@ export interface RotaryTable {
 
 /**
  * cos and sin of θ_{p,i} = p·base^(−2i/d) for positions p < maxPositions and i < d/2, computed in float64
- * and stored as float32 constants [maxPositions, d/2].
+ * and stored as constants [maxPositions, d/2] (float32 unless asked otherwise).
  */
-export function rotaryTable(maxPositions: number, rotaryDim: number, base: number): RotaryTable {
+export function rotaryTable(
+  maxPositions: number,
+  rotaryDim: number,
+  base: number,
+  dtype: 'float32' | 'float64' = 'float32',
+): RotaryTable {
   const half = rotaryDim / 2;
-  const cos = new Float32Array(maxPositions * half);
-  const sin = new Float32Array(maxPositions * half);
+  const cos = new Float64Array(maxPositions * half);
+  const sin = new Float64Array(maxPositions * half);
   for (let p = 0; p < maxPositions; p++)
     for (let i = 0; i < half; i++) {
       const angle = p / Math.pow(base, (2 * i) / rotaryDim);
       cos[p * half + i] = Math.cos(angle);
       sin[p * half + i] = Math.sin(angle);
     }
-  return { cos: constant(cos, [maxPositions, half]), sin: constant(sin, [maxPositions, half]), rotaryDim };
+  return {
+    cos: constant(dtype === 'float64' ? cos : Float32Array.from(cos), [maxPositions, half], dtype),
+    sin: constant(dtype === 'float64' ? sin : Float32Array.from(sin), [maxPositions, half], dtype),
+    rotaryDim,
+  };
 }
 
 /** (a, b) ↦ (a·cos − b·sin, b·cos + a·sin): the rotation of each feature pair. */
