@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, CorruptFileError, UnsupportedArchitectureError } from './errors.ts';
+
+export interface LlamaConfig {
+  arch: 'llama';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  maxPositions: number;
+  tiedEmbeddings: boolean;
+  /** 'rotate-half' pairs dimension i with i + headDim/2 (HF); 'interleaved' pairs 2i with 2i+1 (llama2.c). */
+  rope: 'rotate-half' | 'interleaved';
+  hiddenAct: string;
+  attentionBias: boolean;
+  mlpBias: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number;
+}
+
+export interface GptNeoXConfig {
+  arch: 'gpt-neox';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  intermediate: number;
+  layerNormEps: number;
+  /** Fraction of each head's dimensions that get rotary embeddings. */
+  rotaryPct: number;
+  rotaryEmbBase: number;
+  parallelResidual: boolean;
+  maxPositions: number;
+  hiddenAct: string;
+  tiedEmbeddings: boolean;
+  attentionBias: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number;
+}
+
+export interface Gpt2Config {
+  arch: 'gpt2';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  intermediate: number;
+  layerNormEps: number;
+  maxPositions: number;
+  activation: string;
+  tiedEmbeddings: boolean;
+  scaleAttnWeights: boolean;
+  scaleAttnByInverseLayerIdx: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number;
+}
+
+export type ModelConfig = LlamaConfig | GptNeoXConfig | Gpt2Config;
+export type Arch = ModelConfig['arch'];
+
+const ARCHITECTURES: Readonly<Record<string, Arch>> = {
+  LlamaForCausalLM: 'llama',
+  GPTNeoXForCausalLM: 'gpt-neox',
+  GPT2LMHeadModel: 'gpt2',
+};
+const MODEL_TYPES: Readonly<Record<string, Arch>> = { llama: 'llama', gpt_neox: 'gpt-neox', gpt2: 'gpt2' };
+
+export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES);
+
+export function readHfConfig(path: string): ModelConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CorruptFileError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  return parseHfConfig(json, path);
+}
+
+export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(source, 'the config', 'a JSON object', json);
+  }
+  const f = fields(json as Record<string, unknown>, source);
+  const archs = f.raw.architectures;
+  let arch: Arch | undefined;
+  if (Array.isArray(archs) && archs.length > 0) {
+    arch = ARCHITECTURES[String(archs[0])];
+    if (!arch) throw new UnsupportedArchitectureError(String(archs[0]), SUPPORTED_ARCHITECTURES, source);
+  } else {
+    arch = MODEL_TYPES[String(f.raw.model_type)];
+    if (!arch) {
+      throw new UnsupportedArchitectureError(
+        `(no "architectures"; model_type ${JSON.stringify(f.raw.model_type)})`,
+        SUPPORTED_ARCHITECTURES,
+        source,
+      );
+    }
+  }
+  const ids = { bosTokenId: f.tokenId('bos_token_id'), eosTokenId: f.tokenId('eos_token_id') };
+  if (arch === 'llama') {
+    if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+      throw new ConfigError(
+        source,
+        'rope_scaling',
+        'null (RoPE scaling is not supported)',
+        f.raw.rope_scaling,
+      );
+    }
+    const hidden = f.int('hidden_size');
+    const heads = f.int('num_attention_heads');
+    const kvHeads = f.int('num_key_value_heads', heads);
+    if (heads % kvHeads !== 0) {
+      throw new ConfigError(
+        source,
+        'num_key_value_heads',
+        `a divisor of num_attention_heads=${heads}`,
+        kvHeads,
+      );
+    }
+    return {
+      arch,
+      vocabSize: f.int('vocab_size'),
+      hidden,
+      layers: f.int('num_hidden_layers'),
+      heads,
+      kvHeads,
+      headDim: f.int('head_dim', divide(f, hidden, heads, 'hidden_size')),
+      intermediate: f.int('intermediate_size'),
+      rmsNormEps: f.num('rms_norm_eps', 1e-6),
+      ropeTheta: f.num('rope_theta', 10000),
+      maxPositions: f.int('max_position_embeddings', 2048),
+      tiedEmbeddings: f.bool('tie_word_embeddings', false),
+      rope: 'rotate-half',
+      hiddenAct: f.str('hidden_act', 'silu'),
+      attentionBias: f.bool('attention_bias', false),
+      mlpBias: f.bool('mlp_bias', false),
+      ...ids,
+    };
+  }
+  if (arch === 'gpt-neox') {
+    const hidden = f.int('hidden_size');
+    const heads = f.int('num_attention_heads');
+    return {
+      arch,
+      vocabSize: f.int('vocab_size'),
+      hidden,
+      layers: f.int('num_hidden_layers'),
+      heads,
+      headDim: divide(f, hidden, heads, 'hidden_size'),
+      intermediate: f.int('intermediate_size'),
+      layerNormEps: f.num('layer_norm_eps', 1e-5),
+      rotaryPct: f.num('rotary_pct', 0.25),
+      rotaryEmbBase: f.num('rope_theta', f.num('rotary_emb_base', 10000)),
+      parallelResidual: f.bool('use_parallel_residual', true),
+      maxPositions: f.int('max_position_embeddings', 2048),
+      hiddenAct: f.str('hidden_act', 'gelu'),
+      tiedEmbeddings: f.bool('tie_word_embeddings', false),
+      attentionBias: f.bool('attention_bias', true),
+      ...ids,
+    };
+  }
+  const hidden = f.int('n_embd');
+  const heads = f.int('n_head');
+  return {
+    arch,
+    vocabSize: f.int('vocab_size'),
+    hidden,
+    layers: f.int('n_layer'),
+    heads,
+    headDim: divide(f, hidden, heads, 'n_embd'),
+    intermediate: f.int('n_inner', 4 * hidden),
+    layerNormEps: f.num('layer_norm_epsilon', 1e-5),
+    maxPositions: f.int('n_positions', 1024),
+    activation: f.str('activation_function', 'gelu_new'),
+    tiedEmbeddings: f.bool('tie_word_embeddings', true),
+    scaleAttnWeights: f.bool('scale_attn_weights', true),
+    scaleAttnByInverseLayerIdx: f.bool('scale_attn_by_inverse_layer_idx', false),
+    ...ids,
+  };
+}
+
+type Fields = ReturnType<typeof fields>;
+
+function divide(f: Fields, hidden: number, heads: number, field: string): number {
+  if (hidden % heads !== 0)
+    throw new ConfigError(f.source, field, `a multiple of the head count ${heads}`, hidden);
+  return hidden / heads;
+}
+
+/** Typed accessors: a missing or null field takes the default; with no default it is an error. */
+function fields(raw: Record<string, unknown>, source: string) {
+  function get<T>(key: string, ok: (v: unknown) => v is T, expected: string, fallback?: T): T {
+    const v = raw[key];
+    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    if (!ok(v)) throw new ConfigError(source, key, expected, v);
+    return v;
+  }
+  const isPosInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+  const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+  const isStr = (v: unknown): v is string => typeof v === 'string';
+  return {
+    raw,
+    source,
+    int: (key: string, fallback?: number) => get(key, isPosInt, 'a positive integer', fallback),
+    num: (key: string, fallback?: number) => get(key, isNum, 'a finite number', fallback),
+    bool: (key: string, fallback?: boolean) => get(key, isBool, 'a boolean', fallback),
+    str: (key: string, fallback?: string) => get(key, isStr, 'a string', fallback),
+    tokenId(key: string): number | undefined {
+      const v = raw[key];
+      const first = Array.isArray(v) ? v[0] : v;
+      return Number.isSafeInteger(first) && (first as number) >= 0 ? (first as number) : undefined;
+    },
+  };
+}
