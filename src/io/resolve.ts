@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -30,7 +31,7 @@ export interface ResolvedModel {
 export interface ResolveOptions extends Pick<DownloadOptions, 'fetch' | 'progress'> {
   /** Never download; default: `REVERIE_OFFLINE=1`. */
   offline?: boolean;
-  /** Roots laid out `<owner>/<repo>/<subfolder>`; default: `REVERIE_MODEL_PATH` split on ':'. */
+  /** Roots laid out `<owner>/<repo>/<subfolder>`; default: {@link defaultModelPath}. */
   modelPath?: string[];
   /** Default: `REVERIE_CACHE`, else `~/.cache/reverie`. */
   cacheDir?: string;
@@ -63,7 +64,7 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
     throw new ModelNotFoundError(idOrPath, [resolve(idOrPath)], 'is neither a path nor a hub id owner/repo');
   const rel = join(hub.owner, hub.repo, hub.subfolder);
   const looked: string[] = [];
-  const roots = opts.modelPath ?? (process.env.REVERIE_MODEL_PATH ?? '').split(':').filter(Boolean);
+  const roots = opts.modelPath ?? defaultModelPath();
   for (const root of roots) {
     const dir = resolve(root, rel);
     const found = existsSync(dir) ? inspectModel(dir, idOrPath) : undefined;
@@ -86,6 +87,17 @@ export async function resolveModel(idOrPath: string, opts: ResolveOptions = {}):
   const found = inspectModel(cache, idOrPath);
   if (!found) throw new ModelNotFoundError(idOrPath, looked, `is incomplete after download (${EXPECTED})`);
   return found;
+}
+
+/**
+ * `REVERIE_MODEL_PATH` split on ':'; when unset, the `shared/models` folder beside this checkout, where the
+ * project keeps its embedded default model (stories260K) and tokenizers.
+ */
+export function defaultModelPath(): string[] {
+  const fromEnv = process.env.REVERIE_MODEL_PATH;
+  if (fromEnv !== undefined) return fromEnv.split(':').filter(Boolean);
+  const beside = fileURLToPath(new URL('../../../shared/models', import.meta.url));
+  return existsSync(beside) ? [beside] : [];
 }
 
 const EXPECTED = 'expected config.json with model.safetensors or its index, or one llama2.c .bin checkpoint';

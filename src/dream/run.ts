@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Model } from '../models/model.ts';
+import { parseTarget, type Target, type TargetContext } from '../objectives/target.ts';
+import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, type Member } from './epo.ts';
+import { ModelEvaluator } from './evaluator.ts';
+import { nondominatedFrontier } from './frontier.ts';
+import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
+import { Rng } from './rng.ts';
+import { roundTrips, tokenPolicy } from './tokens.ts';
+
+export const RUN_VERSION = 1;
+
+export interface FrontierPoint extends Candidate {
+  text: string;
+}
+
+/** DIR/run.json. */
+export interface RunSummary {
+  version: number;
+  model: { id: string; sha256: string };
+  target: string;
+  options: EpoOptions;
+  seed: number;
+  /** The BOS id put before the optimized tokens, or null. */
+  bos: number | null;
+  /** How children were evaluated. */
+  evaluation: 'full';
+  iterations: number;
+  seconds: number;
+  evaluations: number;
+  dropped: number;
+  population: (FrontierPoint & { penalty: number })[];
+  frontier: FrontierPoint[];
+}
+
+export interface DreamProgress {
+  record: IterationRecord;
+  /** The iteration the run ends at. */
+  total: number;
+  state: EpoState;
+  evaluationsPerSecond: number;
+}
+
+export interface DreamRequest {
+  model: Model;
+  /** sha256 of the model's weights, recorded in run.json. */
+  modelSha256: string;
+  target: string;
+  options?: Partial<EpoOptions>;
+  /** Start every member from this prompt instead of random tokens. */
+  initial?: string;
+  outDir: string;
+  readDirection?: TargetContext['readDirection'];
+  onProgress?: (progress: DreamProgress) => void;
+  /** Checked between iterations: true ends the run cleanly, everything written. */
+  shouldStop?: () => boolean;
+}
+
+export class RunError extends Error {
+  override name = 'RunError';
+}
+
+/** sha256 of files, in order (a model's weights). */
+export function sha256Files(paths: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const path of paths) hash.update(readFileSync(path));
+  return hash.digest('hex');
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** State a resume needs beyond history.jsonl: the population's gradient top-k, as it was. */
+interface Checkpoint {
+  iter: number;
+  rng: number[];
+  evaluations: number;
+  population: { ids: number[]; target: number; xent: number; penalty: number; topk: number[] }[];
+}
+
+const textOf = (model: Model, ids: readonly number[]): string =>
+  model.tokenizer?.decode([...ids]) ?? ids.join(' ');
+
+/** Runs EPO (or GCG) for a model and target, writing DIR/run.json, DIR/history.jsonl and DIR/checkpoint.json. */
+export async function dream(request: DreamRequest): Promise<RunSummary> {
+  const options = resolveOptions(request.options ?? {});
+  const { model } = request;
+  const bos = resolveBos(model, options);
+  const target = parseTarget(request.target, {
+    model,
+    seqLen: options.seqLen + (bos === null ? 0 : 1),
+    ...(request.readDirection && { readDirection: request.readDirection }),
+  });
+  const initial =
+    request.initial === undefined ? undefined : [encodePrompt(model, request.initial, options.seqLen)];
+  mkdirSync(request.outDir, { recursive: true });
+  writeFileSync(join(request.outDir, 'history.jsonl'), '');
+  return execute(request, options, target, bos, async (evaluator, allowed) =>
+    initEpo(evaluator, options, allowed, initial),
+  );
+}
+
+/** Continues a stored run for `iters` more iterations; the result equals a run that never stopped. */
+export async function resumeDream(
+  request: Omit<DreamRequest, 'target' | 'options' | 'initial'> & { iters: number },
+): Promise<RunSummary> {
+  const dir = request.outDir;
+  const summaryPath = join(dir, 'run.json');
+  if (!existsSync(summaryPath)) throw new RunError(`cannot resume: ${summaryPath} does not exist`);
+  const previous = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
+  if (previous.model.sha256 !== request.modelSha256)
+    throw new RunError(
+      `cannot resume: the run used model ${previous.model.id} (sha256 ${previous.model.sha256.slice(0, 12)}…), this is another`,
+    );
+  const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as Checkpoint;
+  const history = readHistory(dir);
+  const options = { ...previous.options, iters: checkpoint.iter + request.iters };
+  const bos = previous.bos;
+  const target = parseTarget(previous.target, {
+    model: request.model,
+    seqLen: options.seqLen + (bos === null ? 0 : 1),
+    ...(request.readDirection && { readDirection: request.readDirection }),
+  });
+  return execute(
+    { ...request, target: previous.target, options },
+    options,
+    target,
+    bos,
+    async () => {
+      const seen = new Map<string, { target: number; xent: number }>();
+      for (const record of history)
+        for (const c of record.candidates) seen.set(c.ids.join(','), { target: c.target, xent: c.xent });
+      for (const m of checkpoint.population) seen.set(m.ids.join(','), { target: m.target, xent: m.xent });
+      const population: Member[] = checkpoint.population.map((m) => ({
+        ...m,
+        topk: Int32Array.from(m.topk),
+      }));
+      return {
+        iter: checkpoint.iter,
+        population,
+        rng: new Rng(checkpoint.rng),
+        seen,
+        evaluations: checkpoint.evaluations,
+      };
+    },
+    previous,
+  );
+}
+
+function readHistory(dir: string): IterationRecord[] {
+  const text = readFileSync(join(dir, 'history.jsonl'), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as IterationRecord);
+}
+
+function resolveBos(model: Model, options: EpoOptions): number | null {
+  const tokenizer = model.tokenizer;
+  const wanted = options.bos ?? tokenizer?.addsBosByDefault ?? false;
+  if (!wanted) return null;
+  if (tokenizer?.bosId === undefined) throw new RunError(`model ${model.id} has no BOS token; use --no-bos`);
+  return tokenizer.bosId;
+}
+
+function encodePrompt(model: Model, text: string, seqLen: number): number[] {
+  if (!model.tokenizer) throw new RunError(`model ${model.id} has no tokenizer to encode the initial prompt`);
+  const ids = model.tokenizer.encode(text, { bos: false });
+  if (ids.length !== seqLen)
+    throw new RunError(
+      `the initial prompt is ${ids.length} tokens, expected ${seqLen} (--seq-len): ${JSON.stringify(text)}`,
+    );
+  return ids;
+}
+
+async function execute(
+  request: DreamRequest,
+  options: EpoOptions,
+  target: Target,
+  bos: number | null,
+  start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
+  previous?: RunSummary,
+): Promise<RunSummary> {
+  const { model, outDir } = request;
+  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
+  // top-k is capped at the number of tokens that may be proposed (stories260K allows 509 of 512).
+  options.topk = Math.min(options.topk, policy.allowed.length);
+  const evaluator = await ModelEvaluator.create(model, target, {
+    seqLen: options.seqLen,
+    ...(bos === null ? {} : { bos }),
+    topk: options.topk,
+    banned: policy.banned,
+    ...(options.threads && { threads: options.threads }),
+  });
+  const tokenizer = model.tokenizer;
+  const hooks =
+    options.roundTrip && tokenizer ? { accept: (ids: readonly number[]) => roundTrips(tokenizer, ids) } : {};
+  const historyPath = join(outDir, 'history.jsonl');
+  const started = performance.now();
+  let seconds = previous?.seconds ?? 0;
+  let dropped = previous?.dropped ?? 0;
+  const frontierPool: Candidate[] =
+    previous?.frontier.map(({ ids, target, xent }) => ({ ids, target, xent })) ?? [];
+  try {
+    const state = await start(evaluator, policy.allowed);
+    frontierPool.push(...state.population);
+    while (state.iter < options.iters) {
+      if (request.shouldStop?.()) break;
+      if (options.timeLimit > 0 && (performance.now() - started) / 1000 >= options.timeLimit) break;
+      if (options.maxEvaluations > 0 && state.evaluations >= options.maxEvaluations) break;
+      const record = await stepEpo(state, evaluator, options, hooks);
+      appendFileSync(historyPath, `${JSON.stringify(record)}\n`);
+      dropped += record.dropped;
+      frontierPool.push(...record.candidates.slice(state.population.length));
+      if (frontierPool.length > 4096)
+        frontierPool.splice(0, frontierPool.length, ...nondominatedFrontier(frontierPool));
+      request.onProgress?.({
+        record,
+        total: options.iters,
+        state,
+        evaluationsPerSecond: record.candidates.length / Math.max(record.seconds, 1e-9),
+      });
+    }
+    seconds += (performance.now() - started) / 1000;
+    const penalties = slotPenalties(options);
+    const summary: RunSummary = {
+      version: RUN_VERSION,
+      model: { id: model.id, sha256: request.modelSha256 },
+      target: target.spec,
+      options,
+      seed: options.seed,
+      bos,
+      evaluation: 'full',
+      iterations: state.iter,
+      seconds,
+      evaluations: state.evaluations,
+      dropped,
+      population: state.population.map((m, i) => ({
+        ids: m.ids,
+        text: textOf(model, m.ids),
+        target: m.target,
+        xent: m.xent,
+        penalty: penalties[i] as number,
+      })),
+      frontier: nondominatedFrontier(frontierPool).map((c) => ({ ...c, text: textOf(model, c.ids) })),
+    };
+    const checkpoint: Checkpoint = {
+      iter: state.iter,
+      rng: state.rng.state(),
+      evaluations: state.evaluations,
+      population: state.population.map((m) => ({ ...m, topk: Array.from(m.topk) })),
+    };
+    writeAtomic(join(outDir, 'checkpoint.json'), JSON.stringify(checkpoint));
+    writeAtomic(join(outDir, 'run.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return summary;
+  } finally {
+    await evaluator.dispose();
+  }
+}

@@ -1,0 +1,216 @@
+import {
+  add,
+  div,
+  equal,
+  GraphError,
+  mul,
+  reduceMax,
+  reduceMean,
+  reduceSum,
+  reshape,
+  constant,
+  scalar,
+  slice,
+  sqrt,
+  sub,
+  where,
+  type Dim,
+  type Node,
+} from '../graph/index.ts';
+import type { BuildResult, Model } from '../models/model.ts';
+import { parseHook } from '../models/hooks.ts';
+
+/** A scalar per sequence built from a model's hooks or logits: what EPO drives up. */
+export interface Target {
+  /** The spec as written. */
+  readonly spec: string;
+  /** Hooks the target reads. */
+  readonly hooks: readonly string[];
+  /** The target of each sequence, [B], from a build of the model that recorded `hooks`. */
+  value(result: BuildResult): Node;
+}
+
+/** A malformed target spec, or one that names a hook, index or token the model does not have. */
+export class TargetSpecError extends Error {
+  override name = 'TargetSpecError';
+}
+
+export const TARGET_SYNTAX = [
+  'HOOK[N]            feature N of a hook at the last position, e.g. blocks.2.mlp.hook_post[17]',
+  'HOOK[N]@P          … at position P (negative counts from the end)',
+  'logit:TOKEN        logit of TOKEN (text, or #id) minus the largest other logit, last position',
+  'HOOK@dir:FILE.json the hook standardized over its features, dotted with the direction in FILE',
+  'blocks.L.attn.hook_pattern[h=H,k=K]  attention from the last position to key K in head H',
+].join('\n  ');
+
+/** The options a target needs from its surroundings. */
+export interface TargetContext {
+  model: Model;
+  /** Sequence length of the graphs it will be built into (BOS included). */
+  seqLen: number;
+  /** Reads a direction file (JSON array of numbers); injected so this layer does no I/O. */
+  readDirection?: (path: string) => number[];
+}
+
+const FEATURE = /^([\w.]+)\[(\d+)\](?:@(-?\d+))?$/;
+const PATTERN = /^([\w.]+)\[h=(\d+),\s*k=(-?\d+)\]$/;
+const DIRECTION = /^([\w.]+)@dir:(.+)$/;
+
+/** Parses a target spec against a model (see {@link TARGET_SYNTAX}). */
+export function parseTarget(spec: string, context: TargetContext): Target {
+  const text = spec.trim();
+  if (text.startsWith('logit:')) return logitTarget(text, context);
+  const pattern = PATTERN.exec(text);
+  if (pattern) return patternTarget(text, pattern, context);
+  const direction = DIRECTION.exec(text);
+  if (direction) return directionTarget(text, direction, context);
+  const feature = FEATURE.exec(text);
+  if (feature) return featureTarget(text, feature, context);
+  throw new TargetSpecError(`cannot parse target "${spec}"; expected one of:\n  ${TARGET_SYNTAX}`);
+}
+
+function hookOf(name: string, { model }: TargetContext): string {
+  try {
+    parseHook(name, hookSpecOf(model));
+  } catch (error) {
+    throw new TargetSpecError((error as Error).message);
+  }
+  return name;
+}
+
+function hookSpecOf(model: Model) {
+  const names = model.hookNames;
+  return {
+    layers: model.config.layers,
+    positionEmbedding: names.includes('hook_pos_embed'),
+    gatedMlp: names.some((n) => n.endsWith('mlp.hook_pre_linear')),
+  };
+}
+
+function position(p: number, seqLen: number, spec: string): number {
+  const at = p < 0 ? p + seqLen : p;
+  if (!Number.isInteger(at) || at < 0 || at >= seqLen)
+    throw new TargetSpecError(
+      `${spec}: position ${p} is out of range for ${seqLen} tokens (-${seqLen}..${seqLen - 1})`,
+    );
+  return at;
+}
+
+/** x[:, at, :] → [B, F]. */
+function atPosition(x: Node, at: number): Node {
+  const [B, , F] = x.shape as [Dim, Dim, Dim];
+  return reshape(slice(x, [1], [at], [at + 1]), [B, F]); // [B,F]
+}
+
+function hookValue(result: BuildResult, name: string): Node {
+  const h = result.hooks[name];
+  if (!h) throw new GraphError(`the build did not record hook "${name}"`);
+  return h;
+}
+
+function featureTarget(spec: string, [, hook, index, pos]: RegExpExecArray, context: TargetContext): Target {
+  const name = hookOf(hook as string, context);
+  if (name.endsWith('attn.hook_pattern'))
+    throw new TargetSpecError(`${spec}: attention patterns are addressed as ${name}[h=H,k=K]`);
+  const n = Number(index);
+  const at = position(pos === undefined ? -1 : Number(pos), context.seqLen, spec);
+  return {
+    spec,
+    hooks: [name],
+    value(result) {
+      const x = hookValue(result, name); // [B,T,F]
+      const features = x.shape[2] as number;
+      if (n >= features)
+        throw new TargetSpecError(
+          `${spec}: feature ${n} is out of range: ${name} has features 0..${features - 1}`,
+        );
+      const [B] = x.shape as [Dim];
+      return reshape(slice(atPosition(x, at), [1], [n], [n + 1]), [B]); // [B]
+    },
+  };
+}
+
+function logitTarget(spec: string, { model, seqLen }: TargetContext): Target {
+  const token = spec.slice('logit:'.length);
+  const id = tokenId(token, model, spec);
+  const vocab = model.config.vocabSize;
+  const isToken = constant(
+    Array.from({ length: vocab }, (_, v) => (v === id ? 1 : 0)),
+    [vocab],
+    'int64',
+  );
+  return {
+    spec,
+    hooks: [],
+    value(result) {
+      if (!result.logits) throw new GraphError('a logit target needs the full model');
+      const last = atPosition(result.logits, seqLen - 1); // [B,V]
+      const mine = reduceSum(where(equal(isToken, 1), last, 0), [1]);
+      const others = reduceMax(where(equal(isToken, 1), -Infinity, last), [1]);
+      return sub(mine, others);
+    },
+  };
+}
+
+function tokenId(token: string, model: Model, spec: string): number {
+  const vocab = model.config.vocabSize;
+  if (/^#\d+$/.test(token)) {
+    const id = Number(token.slice(1));
+    if (id >= vocab) throw new TargetSpecError(`${spec}: token id ${id} is out of range (0..${vocab - 1})`);
+    return id;
+  }
+  const text = /^".*"$/.test(token) ? (JSON.parse(token) as string) : token;
+  if (!model.tokenizer)
+    throw new TargetSpecError(`${spec}: this model has no tokenizer; name the token as #id`);
+  const ids = model.tokenizer.encode(text, { bos: false });
+  if (ids.length !== 1)
+    throw new TargetSpecError(
+      `${spec}: "${text}" is ${ids.length} tokens (${ids.join(', ')}), expected exactly one; use #id to pick one`,
+    );
+  return ids[0] as number;
+}
+
+function directionTarget(spec: string, [, hook, file]: RegExpExecArray, context: TargetContext): Target {
+  const name = hookOf(hook as string, context);
+  if (!context.readDirection) throw new TargetSpecError(`${spec}: no way to read direction files here`);
+  const direction = context.readDirection(file as string);
+  if (!Array.isArray(direction) || direction.length === 0 || direction.some((v) => typeof v !== 'number'))
+    throw new TargetSpecError(`${spec}: ${file} must hold a JSON array of numbers`);
+  return {
+    spec,
+    hooks: [name],
+    value(result) {
+      const x = atPosition(hookValue(result, name), context.seqLen - 1); // [B,F]
+      const features = x.shape[1] as number;
+      if (direction.length !== features)
+        throw new TargetSpecError(
+          `${spec}: the direction has ${direction.length} entries, ${name} has ${features} features`,
+        );
+      // (x − mean)/std over the features (population std), then · direction
+      const centered = sub(x, reduceMean(x, [1], true));
+      const std = sqrt(reduceMean(mul(centered, centered), [1], true));
+      const standardized = div(centered, add(std, scalar(1e-12, x.dtype)));
+      return reduceSum(mul(standardized, constant(direction, [features], x.dtype)), [1]);
+    },
+  };
+}
+
+function patternTarget(spec: string, [, hook, head, key]: RegExpExecArray, context: TargetContext): Target {
+  const name = hookOf(hook as string, context);
+  if (!name.endsWith('attn.hook_pattern'))
+    throw new TargetSpecError(`${spec}: [h=H,k=K] addresses attention patterns (blocks.L.attn.hook_pattern)`);
+  const h = Number(head);
+  const k = position(Number(key), context.seqLen, spec);
+  return {
+    spec,
+    hooks: [name],
+    value(result) {
+      const p = hookValue(result, name); // [B,H,T,S]
+      const heads = p.shape[1] as number;
+      if (h >= heads) throw new TargetSpecError(`${spec}: head ${h} is out of range (0..${heads - 1})`);
+      const [B] = p.shape as [Dim];
+      const entry = slice(p, [1, 2, 3], [h, context.seqLen - 1, k], [h + 1, context.seqLen, k + 1]); // [B,1,1,1]
+      return reshape(entry, [B]);
+    },
+  };
+}
