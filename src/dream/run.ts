@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target, type TargetContext } from '../objectives/target.ts';
@@ -8,6 +8,7 @@ import { ModelEvaluator } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from './rng.ts';
+import { readHistory, readRunSummary } from './store.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 
 export const RUN_VERSION = 1;
@@ -109,9 +110,7 @@ export async function resumeDream(
   request: Omit<DreamRequest, 'target' | 'options' | 'initial'> & { iters: number },
 ): Promise<RunSummary> {
   const dir = request.outDir;
-  const summaryPath = join(dir, 'run.json');
-  if (!existsSync(summaryPath)) throw new RunError(`cannot resume: ${summaryPath} does not exist`);
-  const previous = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
+  const previous = readRunSummary(dir);
   if (previous.model.sha256 !== request.modelSha256)
     throw new RunError(
       `cannot resume: the run used model ${previous.model.id} (sha256 ${previous.model.sha256.slice(0, 12)}…), this is another`,
@@ -149,14 +148,6 @@ export async function resumeDream(
     },
     previous,
   );
-}
-
-function readHistory(dir: string): IterationRecord[] {
-  const text = readFileSync(join(dir, 'history.jsonl'), 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as IterationRecord);
 }
 
 function resolveBos(model: Model, options: EpoOptions): number | null {
