@@ -17,7 +17,7 @@ import {
   type Node,
 } from '../graph/index.ts';
 import type { Model } from '../models/model.ts';
-import { nextTokenXent } from '../nn/index.ts';
+import { nextTokenXent, nextTokenXentFromIds } from '../nn/index.ts';
 import type { Target } from '../objectives/target.ts';
 
 export interface ProgramOptions {
@@ -30,15 +30,11 @@ export interface ProgramOptions {
   banned: readonly boolean[];
 }
 
-/** The target, the mean next-token cross-entropy and the model's logits for a batch of token sequences. */
-function forward(model: Model, target: Target, tokens: Node, oneHotTokens: Node) {
+/** The logits and target of a batch of token sequences (int64 ids or a one-hot). */
+function forward(model: Model, target: Target, tokens: Node) {
   const result = model.build({ tokens, hooks: target.hooks });
   if (!result.logits) throw new GraphError('the model build returned no logits');
-  return {
-    logits: result.logits,
-    target: target.value(result),
-    xent: nextTokenXent(result.logits, oneHotTokens),
-  };
+  return { logits: result.logits, target: target.value(result) };
 }
 
 /**
@@ -51,8 +47,8 @@ export function fitnessProgram(
   { length }: ProgramOptions,
 ): Record<string, Node> {
   const ids = input('ids', 'int64', ['B', length]);
-  const onehot = oneHot(ids, model.config.vocabSize);
-  const { logits, target: value, xent } = forward(model, target, ids, onehot);
+  const { logits, target: value } = forward(model, target, ids);
+  const xent = nextTokenXentFromIds(logits, ids);
   const [B, , V] = logits.shape as [Dim, Dim, Dim];
   const last = reshape(slice(logits, [1], [length - 1], [length]), [B, V]); // [B,V]
   return { target: value, xent, argmax: argMax(last, -1) };
@@ -71,7 +67,8 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const ids = input('ids', 'int64', ['B', length]);
   const penalties = input('penalties', 'float32', ['B']);
   const onehot = oneHot(ids, vocab);
-  const { target: value, xent } = forward(model, target, onehot, onehot);
+  const { logits, target: value } = forward(model, target, onehot);
+  const xent = nextTokenXent(logits, onehot);
   const loss = reduceSum(add(neg(value), mul(penalties, xent)), [0]);
   const [dOnehot] = grad(loss, [onehot]) as [Node]; // [B,T,V]
   const mask = constant(

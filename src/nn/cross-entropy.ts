@@ -1,4 +1,5 @@
 import {
+  gatherElements,
   GraphError,
   logSoftmax,
   mul,
@@ -6,6 +7,7 @@ import {
   reduceMean,
   reduceSum,
   slice,
+  unsqueeze,
   type Dim,
   type Node,
 } from '../graph/index.ts';
@@ -25,4 +27,16 @@ export function nextTokenXent(logits: Node, tokensOneHot: Node): Node {
   const predictions = slice(logits, [1], [0], [T - 1]); // [B,T−1,V]
   const targets = slice(tokensOneHot, [1], [1], [T]); // [B,T−1,V]
   return reduceMean(crossEntropy(predictions, targets), [1]);
+}
+
+/**
+ * The same mean next-token cross-entropy from int64 token ids [B,T]: log-probabilities are gathered at the
+ * next tokens instead of dotted with a one-hot, for programs that need no gradient.
+ */
+export function nextTokenXentFromIds(logits: Node, ids: Node): Node {
+  const T = logits.shape[1] as Dim;
+  if (typeof T !== 'number') throw new GraphError('nextTokenXentFromIds needs a static sequence length');
+  const logProbs = logSoftmax(slice(logits, [1], [0], [T - 1]), -1); // [B,T−1,V]
+  const next = unsqueeze(slice(ids, [1], [1], [T]), [2]); // [B,T−1,1]
+  return neg(reduceMean(gatherElements(logProbs, next, 2), [1, 2]));
 }

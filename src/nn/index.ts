@@ -4,4 +4,4 @@ export { layerNorm, rmsNorm } from './norm.ts';
 export { activation, gelu, geluTanh, silu } from './activations.ts';
 export { applyRotary, rotaryTable, type RotaryConvention, type RotaryTable } from './rotary.ts';
 export { attention } from './attention.ts';
-export { crossEntropy, nextTokenXent } from './cross-entropy.ts';
+export { crossEntropy, nextTokenXent, nextTokenXentFromIds } from './cross-entropy.ts';

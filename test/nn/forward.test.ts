@@ -7,6 +7,7 @@ import {
   geluTanh,
   layerNorm,
   nextTokenXent,
+  nextTokenXentFromIds,
   rmsNorm,
   rotaryTable,
   silu,
@@ -193,7 +194,7 @@ describe('causal attention', () => {
 });
 
 describe('next-token cross-entropy', () => {
-  it('is the mean over t ≥ 1 of −log softmax(logits[t−1])[token t]', async () => {
+  it('is the mean over t ≥ 1 of −log softmax(logits[t−1])[token t], from a one-hot or from ids', async () => {
     const [T, V] = [4, 5];
     const logits = values(T * V, 9);
     const tokens = [1, 4, 0, 2];
@@ -207,5 +208,7 @@ describe('next-token cross-entropy', () => {
       total += lse - row[tokens[t]!]!;
     }
     expectClose(await run(out, x, logits), [total / (T - 1)]);
+    const fromIds = nextTokenXentFromIds(x, constant(tokens, [1, T], 'int64'));
+    expectClose(await run(fromIds, x, logits), [total / (T - 1)]);
   });
 });
