@@ -1,4 +1,8 @@
 import type { Command } from '../command.ts';
+import { dreamCommand } from './dream.ts';
+import { frontierCommand } from './frontier.ts';
+import { generateCommand } from './generate.ts';
+import { traceCommand } from './trace.ts';
 
 /** Every subcommand, in the order `reverie --help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [dreamCommand, frontierCommand, generateCommand, traceCommand];
