@@ -57,6 +57,18 @@ export function dimQuotient(a: Dim, b: Dim): Dim | undefined {
   return fromMonomial({ coefficient: ma.coefficient / mb.coefficient, symbols });
 }
 
+/**
+ * dim + n, for static dims and for symbolic dims written "X", "X+k" or "X-k", keeping the offset folded
+ * so that a slice and the pad of its gradient return to the same dim ("B" → "B-1" → "B").
+ */
+export function dimPlus(dim: Dim, n: number): Dim {
+  if (!isSymbolic(dim)) return dim + n;
+  const m = /^(.*?)([+-]\d+)$/.exec(dim);
+  const base = m ? (m[1] as string) : dim;
+  const offset = (m ? Number(m[2]) : 0) + n;
+  return offset === 0 ? base : `${base}${offset > 0 ? '+' : ''}${offset}`;
+}
+
 export const sameDim = (a: Dim, b: Dim): boolean => String(dimProduct([a])) === String(dimProduct([b]));
 
 export const sameShape = (a: Shape, b: Shape): boolean =>

@@ -36,6 +36,8 @@ export interface Model {
   readonly id: string;
   readonly config: ModelConfig;
   readonly tokenizer?: Tokenizer;
+  /** Its hook layout (see hooks.ts). */
+  readonly hookSpec: HookSpec;
   /** Every hook name the model has, in forward order. */
   readonly hookNames: readonly string[];
   /** The forward pass as graph nodes, from token ids or a one-hot matrix. */
@@ -70,6 +72,7 @@ export function makeModel(
     id,
     config,
     ...(tokenizer && { tokenizer }),
+    hookSpec: arch.hookSpec,
     hookNames: names,
     build(options: BuildOptions): BuildResult {
       const { tokens, stopAfterLayer } = options;

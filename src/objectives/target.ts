@@ -71,20 +71,11 @@ export function parseTarget(spec: string, context: TargetContext): Target {
 
 function hookOf(name: string, { model }: TargetContext): string {
   try {
-    parseHook(name, hookSpecOf(model));
+    parseHook(name, model.hookSpec);
   } catch (error) {
     throw new TargetSpecError((error as Error).message);
   }
   return name;
-}
-
-function hookSpecOf(model: Model) {
-  const names = model.hookNames;
-  return {
-    layers: model.config.layers,
-    positionEmbedding: names.includes('hook_pos_embed'),
-    gatedMlp: names.some((n) => n.endsWith('mlp.hook_pre_linear')),
-  };
 }
 
 function position(p: number, seqLen: number, spec: string): number {

@@ -33,7 +33,12 @@ function fromOrt(t: ort.Tensor): HostTensor {
 /** ONNX Runtime for Node: CPU, or CUDA where an onnxruntime-node build with CUDA is installed. */
 export const nodeRuntime: Runtime = {
   async compile(options: CompileOptions): Promise<Session> {
-    const written = writeOnnx(options.outputs);
+    const written = writeOnnx(
+      options.outputs,
+      options.externalDataThreshold === undefined
+        ? {}
+        : { externalDataThreshold: options.externalDataThreshold },
+    );
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider ?? 'cpu'],
       intraOpNumThreads: options.threads ?? availableParallelism(),

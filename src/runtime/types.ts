@@ -17,6 +17,8 @@ export interface CompileOptions {
   provider?: Provider;
   /** ONNX Runtime graph optimization level (default "all"). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Move initializers larger than this many bytes to external data (default: only past protobuf's 2 GB). */
+  externalDataThreshold?: number;
   /** Write ONNX Runtime's JSON profile to this file prefix. */
   profilePrefix?: string;
 }

@@ -12,11 +12,18 @@ export const OneHot = definePrimitive<{ depth: number; dtype: DType }>({
   },
   lower: (node, ctx) => {
     const { depth, dtype } = node.attrs;
+    const indices = ctx.name(node.inputs[0]!);
+    const axis = { axis: { int: -1 } };
+    // ORT's CPU OneHot kernel has float32 and int64 outputs only: other dtypes go through int64 and a Cast.
+    if (dtype !== 'float32' && dtype !== 'int64') {
+      const ints = ctx.fresh('onehot_int64');
+      ctx.emit('OneHot', [indices, ctx.int64s([depth]), ctx.int64s([0, 1])], [ints], axis);
+      ctx.emit('Cast', [ints], [ctx.name(node)], { to: { int: onnxDType[dtype] } });
+      return;
+    }
     const values = ctx.fresh('onehot_values');
     ctx.emit('Cast', [ctx.int64s([0, 1])], [values], { to: { int: onnxDType[dtype] } });
-    ctx.emit('OneHot', [ctx.name(node.inputs[0]!), ctx.int64s([depth]), values], [ctx.name(node)], {
-      axis: { int: -1 },
-    });
+    ctx.emit('OneHot', [indices, ctx.int64s([depth]), values], [ctx.name(node)], axis);
   },
   vjp: nonDifferentiable,
 });

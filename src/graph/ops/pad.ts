@@ -1,5 +1,6 @@
 import { apply, type Node } from '../node.ts';
 import { definePrimitive, GraphError } from '../primitive.ts';
+import { dimPlus } from '../shape.ts';
 import { END, slice } from './slice.ts';
 
 /** Zero padding: `pads` = [begin_0 … begin_{r−1}, end_0 … end_{r−1}], all ≥ 0. */
@@ -11,7 +12,7 @@ export const Pad = definePrimitive<{ pads: readonly number[] }>({
       throw new GraphError(`Pad: expected ${2 * rank} non-negative pads, got [${pads}]`);
     const shape = x!.shape.map((d, i) => {
       const extra = (pads[i] as number) + (pads[i + rank] as number);
-      return extra === 0 ? d : typeof d === 'number' ? d + extra : `${d}+${extra}`;
+      return dimPlus(d, extra);
     });
     return { dtype: x!.dtype, shape };
   },

@@ -1,6 +1,6 @@
 import { apply, type Node } from '../node.ts';
 import { definePrimitive, GraphError } from '../primitive.ts';
-import { formatShape, isSymbolic, normalizeAxis, type Dim } from '../shape.ts';
+import { dimPlus, formatShape, isSymbolic, normalizeAxis, type Dim } from '../shape.ts';
 import { pad } from './pad.ts';
 
 type SliceAttrs = { starts: readonly number[]; ends: readonly number[]; axes: readonly number[] };
@@ -18,7 +18,7 @@ function sliceLength(dim: Dim, start: number, end: number): Dim {
     return e - s;
   }
   if (start >= 0 && end >= 0 && end < Number.MAX_SAFE_INTEGER) return end - start;
-  if (start >= 0 && end >= Number.MAX_SAFE_INTEGER) return start === 0 ? dim : `${dim}-${start}`;
+  if (start >= 0 && end >= Number.MAX_SAFE_INTEGER) return dimPlus(dim, -start);
   if (start < 0 && end >= Number.MAX_SAFE_INTEGER) return -start;
   throw new GraphError(`Slice ${start}:${end} of a symbolic dim ${dim} has no static length`);
 }
