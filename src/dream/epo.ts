@@ -1,5 +1,5 @@
 import { slotPenalties, type EpoOptions } from './options.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../graph/rng.ts';
 
 /** A prompt (its optimized token ids) with its target activation and cross-entropy. */
 export interface Candidate {

@@ -7,7 +7,7 @@ import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, 
 import { ModelEvaluator } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../graph/rng.ts';
 import { readHistory, readRunSummary } from './store.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 

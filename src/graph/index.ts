@@ -7,3 +7,4 @@ export { printGraph } from './printer.ts';
 export { writeOnnx, OPSET, type OnnxModel, type WriteOptions } from './onnx-writer.ts';
 export { ShapeError, broadcastShapes, dimProduct, formatShape, type Dim, type Shape } from './shape.ts';
 export { isFloat, hostArray, type DType, type HostData } from './dtype.ts';
+export { Rng } from './rng.ts';

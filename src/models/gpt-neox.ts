@@ -97,7 +97,9 @@ export function gptNeoXWeights(config: GptNeoXConfig, source: WeightSource): Gpt
 export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Architecture {
   const { hidden: D, heads: H, headDim: Dh, layerNormEps: eps } = config;
   // HF: rotary_ndims = int(head_size · rotary_pct)
-  const rope = rotaryTable(config.maxPositions, Math.floor(Dh * config.rotaryPct), config.rotaryEmbBase);
+  const rope = rotaryTable(config.maxPositions, Dh, config.rotaryEmbBase, 'rotate-half', {
+    rotaryDim: Math.floor(Dh * config.rotaryPct),
+  });
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers },
@@ -113,8 +115,8 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
         const k = splitHeads(columns(qkv, D, 2 * D), H, Dh); // [B,H,T,Dh]
         const v = splitHeads(columns(qkv, 2 * D, 3 * D), H, Dh); // [B,H,T,Dh]
         const { out, pattern } = attention(
-          applyRotary(q, positions, rope, 'rotate-half'),
-          applyRotary(k, positions, rope, 'rotate-half'),
+          applyRotary(q, positions, rope),
+          applyRotary(k, positions, rope),
           v,
           positions,
           positions,

@@ -26,3 +26,4 @@ export { llamaArchitecture, llamaWeights, type LlamaParams } from './llama.ts';
 export { gptNeoXArchitecture, gptNeoXWeights, type GptNeoXParams } from './gpt-neox.ts';
 export { gpt2Architecture, gpt2Weights, type Gpt2Params } from './gpt2.ts';
 export { generate, type GenerateOptions } from './generate.ts';
+export { PYTHIA_70M_SHAPE, PYTHIA_160M_SHAPE, randomGptNeoX, randomGptNeoXWeights } from './random.ts';

@@ -91,7 +91,7 @@ export function llamaWeights(config: LlamaConfig, source: WeightSource): LlamaPa
 
 export function llamaArchitecture(config: LlamaConfig, p: LlamaParams): Architecture {
   const { heads: H, kvHeads: KV, headDim: Dh, intermediate: I, rmsNormEps: eps } = config;
-  const rope = rotaryTable(config.maxPositions, Dh, config.ropeTheta);
+  const rope = rotaryTable(config.maxPositions, Dh, config.ropeTheta, config.rope);
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers, gatedMlp: true },
@@ -108,8 +108,8 @@ export function llamaArchitecture(config: LlamaConfig, p: LlamaParams): Architec
         const k = splitHeads(columns(qkv, H * Dh, (H + KV) * Dh), KV, Dh); // [B,KV,T,Dh]
         const v = splitHeads(columns(qkv, (H + KV) * Dh, (H + 2 * KV) * Dh), KV, Dh); // [B,KV,T,Dh]
         const { out, pattern } = attention(
-          applyRotary(q, positions, rope, config.rope),
-          applyRotary(k, positions, rope, config.rope),
+          applyRotary(q, positions, rope),
+          applyRotary(k, positions, rope),
           v,
           positions,
           positions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nondominatedFrontier, sweepFrontier, SWEEP_PENALTIES } from '../../src/dream/frontier.ts';
-import { Rng } from '../../src/dream/rng.ts';
+import { Rng } from '../../src/graph/rng.ts';
 
 const rng = new Rng(7);
 const points = Array.from({ length: 400 }, () => ({ target: rng.uniform(-2, 8), xent: rng.uniform(2, 12) }));

@@ -131,7 +131,7 @@ describe('rotary embeddings', () => {
   }
 
   it('rotates interleaved pairs (2i, 2i+1) as llama2.c', async () => {
-    const out = applyRotary(x, positions, rotaryTable(16, D, 10000, 'float64'), 'interleaved');
+    const out = applyRotary(x, positions, rotaryTable(16, D, 10000, 'interleaved', { dtype: 'float64' }));
     expectClose(
       await run(out, x, data),
       rotateRef(D, (i) => [2 * i, 2 * i + 1]),
@@ -140,7 +140,7 @@ describe('rotary embeddings', () => {
   });
 
   it('rotates halves (i, i + d/2) as Hugging Face', async () => {
-    const out = applyRotary(x, positions, rotaryTable(16, D, 10000, 'float64'), 'rotate-half');
+    const out = applyRotary(x, positions, rotaryTable(16, D, 10000, 'rotate-half', { dtype: 'float64' }));
     expectClose(
       await run(out, x, data),
       rotateRef(D, (i) => [i, i + D / 2]),
@@ -149,7 +149,11 @@ describe('rotary embeddings', () => {
   });
 
   it('rotates only the first rotaryDim features when rotary is partial, as GPT-NeoX', async () => {
-    const out = applyRotary(x, positions, rotaryTable(16, 4, 10000, 'float64'), 'rotate-half');
+    const out = applyRotary(
+      x,
+      positions,
+      rotaryTable(16, D, 10000, 'rotate-half', { rotaryDim: 4, dtype: 'float64' }),
+    );
     expectClose(
       await run(out, x, data),
       rotateRef(4, (i) => [i, i + 2]),

@@ -53,6 +53,12 @@ export class Rng {
   uniform(low: number, high: number): number {
     return low + (high - low) * this.float();
   }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    const u = 1 - this.float();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.float());
+  }
 }
 
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
