@@ -3,6 +3,7 @@ import {
   div,
   equal,
   GraphError,
+  input,
   mul,
   reduceMax,
   reduceMean,
@@ -58,7 +59,14 @@ const DIRECTION = /^([\w.]+)@dir:(.+)$/;
 
 /** Parses a target spec against a model (see {@link TARGET_SYNTAX}). */
 export function parseTarget(spec: string, context: TargetContext): Target {
-  const text = spec.trim();
+  const target = parseSpec(spec.trim(), context);
+  // Build it once on a symbolic graph (no run) so that out-of-range indices fail here, before any work.
+  const tokens = input('ids', 'int64', [1, context.seqLen]);
+  target.value(context.model.build({ tokens, hooks: target.hooks }));
+  return target;
+}
+
+function parseSpec(text: string, context: TargetContext): Target {
   if (text.startsWith('logit:')) return logitTarget(text, context);
   const pattern = PATTERN.exec(text);
   if (pattern) return patternTarget(text, pattern, context);
@@ -66,7 +74,7 @@ export function parseTarget(spec: string, context: TargetContext): Target {
   if (direction) return directionTarget(text, direction, context);
   const feature = FEATURE.exec(text);
   if (feature) return featureTarget(text, feature, context);
-  throw new TargetSpecError(`cannot parse target "${spec}"; expected one of:\n  ${TARGET_SYNTAX}`);
+  throw new TargetSpecError(`cannot parse target "${text}"; expected one of:\n  ${TARGET_SYNTAX}`);
 }
 
 function hookOf(name: string, { model }: TargetContext): string {

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { ModelEvaluator } from '../../dream/evaluator.ts';
+import { tokenPolicy } from '../../dream/tokens.ts';
 import { input } from '../../graph/index.ts';
+import { parseTarget } from '../../objectives/target.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
@@ -7,7 +11,7 @@ import type { HostTensor } from '../../runtime/types.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption } from './generate.ts';
 
-const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--json]
+const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
 
 Runs the model once on a prompt (TransformerLens' run_with_cache): the tokens, the next-token cross-entropy
 of each position, the top next tokens after the last position, and the values of the requested hooks.
@@ -18,6 +22,9 @@ Options:
       --ids I       comma-separated token ids, fed as given (for models without a tokenizer)
       --hooks H     comma-separated hook names, e.g. blocks.1.mlp.hook_post,blocks.0.attn.hook_pattern
       --top K       how many next tokens to list (default 10)
+      --target T    also the value of a target (see reverie dream --help for the syntax) and, per
+                    position, the --topk tokens whose swap its gradient favours most
+      --topk K      how many favoured tokens per position (default 5)
       --json        one JSON object: {tokens: [{id, text}], xent: number[], logits_last: number[],
                     hooks: {name: number[][]}} where xent[t-1] = -log p(ids[t] | ids[<t]) and each hook
                     is [position][feature]; attn.hook_pattern rows are [query position][head·T + key
@@ -152,6 +159,8 @@ export const traceCommand: Command = {
     top: { type: 'string' },
     json: { type: 'boolean' },
     threads: { type: 'string' },
+    target: { type: 'string' },
+    topk: { type: 'string' },
   },
   async run(values) {
     const prompt = values.prompt as string | undefined;
@@ -174,7 +183,74 @@ export const traceCommand: Command = {
       .map((h) => h.trim())
       .filter(Boolean);
     const trace = await traceModel(model, ids, hooks, threads);
-    if (values.json) console.log(JSON.stringify(trace));
-    else printTrace(model, trace, Math.min(top, model.config.vocabSize));
+    const spec = values.target as string | undefined;
+    const favoured =
+      spec === undefined
+        ? undefined
+        : await favouredSwaps(model, ids, spec, numberOption(values, 'topk', 5, { usage }), threads);
+    if (values.json) console.log(JSON.stringify(favoured ? { ...trace, ...favoured } : trace));
+    else {
+      printTrace(model, trace, Math.min(top, model.config.vocabSize));
+      if (favoured) printFavoured(model, ids, favoured);
+    }
   },
 };
+
+export interface FavouredSwaps {
+  target: { spec: string; value: number };
+  /** Per position (after a fixed BOS), the tokens whose swap −∂(−target)/∂onehot favours most, best first. */
+  favoured: { position: number; ids: number[] }[];
+}
+
+/** The target's value and, per position, the k tokens its one-hot gradient favours (never banned tokens). */
+export async function favouredSwaps(
+  model: Model,
+  ids: readonly number[],
+  spec: string,
+  k: number,
+  threads?: number,
+): Promise<FavouredSwaps> {
+  const target = parseTarget(spec, {
+    model,
+    seqLen: ids.length,
+    readDirection: (path) => JSON.parse(readFileSync(path, 'utf8')) as number[],
+  });
+  const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
+  const prefix = bos === undefined ? 0 : 1;
+  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);
+  const evaluator = await ModelEvaluator.create(model, target, {
+    seqLen: ids.length - prefix,
+    ...(bos === undefined ? {} : { bos }),
+    topk: Math.min(k, policy.allowed.length),
+    banned: policy.banned,
+    ...(threads !== undefined && { threads }),
+  });
+  try {
+    const { target: value, topk } = await evaluator.gradient([ids.slice(prefix)], [0]);
+    const per = topk[0] as Int32Array;
+    const width = per.length / (ids.length - prefix);
+    return {
+      target: { spec, value: value[0] as number },
+      favoured: ids.slice(prefix).map((_, t) => ({
+        position: t + prefix,
+        ids: Array.from(per.subarray(t * width, (t + 1) * width)),
+      })),
+    };
+  } finally {
+    await evaluator.dispose();
+  }
+}
+
+function printFavoured(model: Model, ids: readonly number[], { target, favoured }: FavouredSwaps): void {
+  const text = (id: number) => show(model.tokenizer ? model.tokenizer.decodeToken(id) : null, id);
+  const lines = [
+    '',
+    `target ${target.spec} = ${fixed(target.value)}`,
+    'tokens whose swap the gradient favours:',
+  ];
+  for (const { position, ids: swaps } of favoured)
+    lines.push(
+      `  ${String(position).padStart(3)}  ${text(ids[position] as number).padEnd(16)} → ${swaps.map(text).join(' ')}`,
+    );
+  console.log(lines.join('\n'));
+}

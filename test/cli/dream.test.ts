@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../src/dream/run.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-dream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const reverie = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/reverie.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('reverie dream', () => {
+  it('writes run.json and history.jsonl, prints progress lines and the frontier', () => {
+    const out = join(dir, 'small');
+    const result = reverie(
+      'dream',
+      '--iters',
+      '10',
+      '--population',
+      '3',
+      '--children',
+      '8',
+      '--topk',
+      '32',
+      '--out',
+      out,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/iter 10\/10 .* evals\/s/);
+    expect(result.stdout).toMatch(/^frontier of blocks\.4\.mlp\.hook_post\[0\]/);
+    const summary = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunSummary;
+    expect(summary).toMatchObject({
+      version: 1,
+      target: 'blocks.4.mlp.hook_post[0]',
+      iterations: 10,
+      bos: 1,
+      seed: 0,
+    });
+    expect(summary.model.id).toBe('karpathy/tinyllamas/stories260K');
+    expect(summary.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(summary.frontier.length).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(10);
+  });
+
+  it('stops at the time limit with everything written', () => {
+    const out = join(dir, 'timed');
+    const result = reverie('dream', '--time-limit', '1', '--out', out);
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunSummary;
+    expect(summary.iterations).toBeLessThan(300);
+    expect(readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(
+      summary.iterations,
+    );
+  });
+
+  it('rejects an unknown hook in one line naming the nearest valid one', () => {
+    const result = reverie('dream', '--target', 'blocks.2.mlp.hook_pots[3]', '--out', join(dir, 'bad'));
+    expect(result.status).toBe(1);
+    const errors = result.stderr.split('\n').filter((line) => line.startsWith('reverie:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('did you mean "blocks.2.mlp.hook_post"');
+    expect(existsSync(join(dir, 'bad'))).toBe(false);
+  });
+
+  it('rejects an out-of-range neuron naming the valid range', () => {
+    const result = reverie(
+      'dream',
+      '--target',
+      'blocks.2.mlp.hook_post[999]',
+      '--iters',
+      '1',
+      '--out',
+      join(dir, 'bad2'),
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /feature 999 is out of range: blocks\.2\.mlp\.hook_post has features 0\.\.171/,
+    );
+  });
+});
