@@ -1,5 +1,6 @@
 /** The only layer that talks to ONNX Runtime. */
-export { nodeRuntime, RuntimeError } from './node.ts';
+export { nodeRuntime } from './node.ts';
+export { RuntimeError } from './ort-session.ts';
 export type { CompileOptions, HostTensor, Provider, Runtime, Session } from './types.ts';
 import type { CompileOptions, Session } from './types.ts';
 import { nodeRuntime } from './node.ts';
