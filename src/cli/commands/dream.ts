@@ -7,6 +7,7 @@ import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { sha256Files } from '../../dream/run.ts';
 import { UsageError, type Command } from '../command.ts';
+import { readDirectionFile } from '../direction-file.ts';
 import { ProgressView, promptText } from '../progress.ts';
 import { numberOption } from './generate.ts';
 
@@ -141,7 +142,7 @@ export const dreamCommand: Command = {
     const common = {
       model,
       modelSha256,
-      readDirection: (path: string) => JSON.parse(readFileSync(path, 'utf8')) as number[],
+      readDirection: readDirectionFile,
       shouldStop: () => interrupted,
     };
     try {

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { ModelEvaluator } from '../../dream/evaluator.ts';
-import { tokenPolicy } from '../../dream/tokens.ts';
+import { favouredSwaps, type FavouredSwaps } from '../../dream/favoured.ts';
 import { input } from '../../graph/index.ts';
-import { parseTarget } from '../../objectives/target.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
 import type { HostTensor } from '../../runtime/types.ts';
 import { UsageError, type Command } from '../command.ts';
+import { readDirectionFile } from '../direction-file.ts';
 import { numberOption } from './generate.ts';
 
 const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
@@ -187,7 +185,11 @@ export const traceCommand: Command = {
     const favoured =
       spec === undefined
         ? undefined
-        : await favouredSwaps(model, ids, spec, numberOption(values, 'topk', 5, { usage }), threads);
+        : await favouredSwaps(model, ids, spec, {
+            k: numberOption(values, 'topk', 5, { usage }),
+            readDirection: readDirectionFile,
+            ...(threads !== undefined && { threads }),
+          });
     if (values.json) console.log(JSON.stringify(favoured ? { ...trace, ...favoured } : trace));
     else {
       printTrace(model, trace, Math.min(top, model.config.vocabSize));
@@ -195,51 +197,6 @@ export const traceCommand: Command = {
     }
   },
 };
-
-export interface FavouredSwaps {
-  target: { spec: string; value: number };
-  /** Per position (after a fixed BOS), the tokens whose swap −∂(−target)/∂onehot favours most, best first. */
-  favoured: { position: number; ids: number[] }[];
-}
-
-/** The target's value and, per position, the k tokens its one-hot gradient favours (never banned tokens). */
-export async function favouredSwaps(
-  model: Model,
-  ids: readonly number[],
-  spec: string,
-  k: number,
-  threads?: number,
-): Promise<FavouredSwaps> {
-  const target = parseTarget(spec, {
-    model,
-    seqLen: ids.length,
-    readDirection: (path) => JSON.parse(readFileSync(path, 'utf8')) as number[],
-  });
-  const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
-  const prefix = bos === undefined ? 0 : 1;
-  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);
-  const evaluator = await ModelEvaluator.create(model, target, {
-    seqLen: ids.length - prefix,
-    ...(bos === undefined ? {} : { bos }),
-    topk: Math.min(k, policy.allowed.length),
-    banned: policy.banned,
-    ...(threads !== undefined && { threads }),
-  });
-  try {
-    const { target: value, topk } = await evaluator.gradient([ids.slice(prefix)], [0]);
-    const per = topk[0] as Int32Array;
-    const width = per.length / (ids.length - prefix);
-    return {
-      target: { spec, value: value[0] as number },
-      favoured: ids.slice(prefix).map((_, t) => ({
-        position: t + prefix,
-        ids: Array.from(per.subarray(t * width, (t + 1) * width)),
-      })),
-    };
-  } finally {
-    await evaluator.dispose();
-  }
-}
 
 function printFavoured(model: Model, ids: readonly number[], { target, favoured }: FavouredSwaps): void {
   const text = (id: number) => show(model.tokenizer ? model.tokenizer.decodeToken(id) : null, id);

@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './command.ts';
+
+/** Reads a direction file for `HOOK@dir:FILE.json` targets: a JSON array of numbers. */
+export function readDirectionFile(path: string): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read the direction file ${path}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    throw new UsageError(`the direction file ${path} must hold a JSON array of finite numbers`);
+  return parsed as number[];
+}

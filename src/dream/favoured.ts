@@ -1,0 +1,48 @@
+import type { Model } from '../models/model.ts';
+import { parseTarget, type TargetContext } from '../objectives/target.ts';
+import { ModelEvaluator } from './evaluator.ts';
+import { tokenPolicy } from './tokens.ts';
+
+export interface FavouredSwaps {
+  target: { spec: string; value: number };
+  /** Per position (after a fixed BOS), the tokens whose swap −∂(−target)/∂onehot favours most, best first. */
+  favoured: { position: number; ids: number[] }[];
+}
+
+/** The target's value and, per position, the k tokens its one-hot gradient favours (never banned tokens). */
+export async function favouredSwaps(
+  model: Model,
+  ids: readonly number[],
+  spec: string,
+  {
+    k,
+    threads,
+    readDirection,
+  }: { k: number; threads?: number; readDirection?: TargetContext['readDirection'] },
+): Promise<FavouredSwaps> {
+  const target = parseTarget(spec, { model, seqLen: ids.length, ...(readDirection && { readDirection }) });
+  const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
+  const prefix = bos === undefined ? 0 : 1;
+  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);
+  const evaluator = await ModelEvaluator.create(model, target, {
+    seqLen: ids.length - prefix,
+    ...(bos === undefined ? {} : { bos }),
+    topk: Math.min(k, policy.allowed.length),
+    banned: policy.banned,
+    ...(threads !== undefined && { threads }),
+  });
+  try {
+    const { target: value, topk } = await evaluator.gradient([ids.slice(prefix)], [0]);
+    const per = topk[0] as Int32Array;
+    const width = per.length / (ids.length - prefix);
+    return {
+      target: { spec, value: value[0] as number },
+      favoured: ids.slice(prefix).map((_, t) => ({
+        position: t + prefix,
+        ids: Array.from(per.subarray(t * width, (t + 1) * width)),
+      })),
+    };
+  } finally {
+    await evaluator.dispose();
+  }
+}
