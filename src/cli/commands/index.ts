@@ -1,8 +1,19 @@
 import type { Command } from '../command.ts';
+import { attributeCommand } from './attribute.ts';
+import { compareCommand } from './compare.ts';
 import { dreamCommand } from './dream.ts';
 import { frontierCommand } from './frontier.ts';
 import { generateCommand } from './generate.ts';
+import { scanCommand } from './scan.ts';
 import { traceCommand } from './trace.ts';
 
 /** Every subcommand, in the order `reverie --help` lists them. */
-export const commands: Command[] = [dreamCommand, frontierCommand, generateCommand, traceCommand];
+export const commands: Command[] = [
+  dreamCommand,
+  frontierCommand,
+  attributeCommand,
+  scanCommand,
+  compareCommand,
+  generateCommand,
+  traceCommand,
+];

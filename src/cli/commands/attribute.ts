@@ -1,0 +1,139 @@
+import { writeFileSync } from 'node:fs';
+import { attribute } from '../../dream/attribution.ts';
+import { readRunSummary } from '../../dream/store.ts';
+import { DEFAULT_MODEL } from '../../io/resolve.ts';
+import { loadModel } from '../../models/load.ts';
+import { TARGET_SYNTAX } from '../../objectives/target.ts';
+import { attributionHtml, attributionText } from '../../report/attribution.ts';
+import { UsageError, type Command } from '../command.ts';
+import { readDirectionFile } from '../direction-file.ts';
+import { numberOption } from './generate.ts';
+
+const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run DIR) [--k 64] [--html FILE] [--json]
+
+Per-token causal attribution of a prompt by resampling (dreamy's resample attribution): at each position,
+swap in the k tokens the target's gradient favours most, evaluate every swapped prompt, and report the largest
+drop of the target, the worst swap and the top-3 swaps with their targets. The prompt gets a BOS where the
+tokenizer adds one, as a dream; with --run, the run's best frontier prompt with its model, target and BOS.
+
+Prints the prompt with each token shaded by its importance (ANSI 256 colours on a terminal; FORCE_COLOR=1 or
+NO_COLOR=1 to force either way) and a table.
+
+Targets:
+  ${TARGET_SYNTAX}
+
+Options:
+  -m, --model M     path or hub id (default ${DEFAULT_MODEL}; with --run, the run's)
+  -t, --target T    the target spec (with --run, default the run's)
+  -p, --prompt P    the prompt's text
+      --ids I       the prompt as comma-separated token ids, BOS not included (e.g. a scan example's ids)
+      --run DIR     attribute the best (highest-target) frontier prompt of the run in DIR
+      --max-xent X  with --run: the best frontier prompt whose cross-entropy is at most X
+      --k K         swaps per position: the gradient's top-k tokens (default 64)
+      --no-bos      no BOS before --prompt (default: BOS where the tokenizer adds one)
+      --html FILE   also write a self-contained HTML page (hover a token for its swaps)
+      --json        print {model, target, bos, ids, text, k, baseline: {target, xent}, positions: [{position,
+                    id, text, drop, importance, worst, top, replacements: [{id, text, target, xent}]}]}
+      --batch N     swapped prompts per evaluation batch (default 256)
+      --threads N   ONNX Runtime threads (default: all cores)`;
+
+function parseIds(raw: string, vocabSize: number): number[] {
+  const ids = raw.split(',').map((s) => s.trim());
+  const bad = ids.find((s) => !/^\d+$/.test(s) || Number(s) >= vocabSize);
+  if (bad !== undefined)
+    throw new UsageError(
+      `--ids must be comma-separated token ids in [0, ${vocabSize}), got "${bad}"\n\n${usage}`,
+    );
+  return ids.map(Number);
+}
+
+/** Whether to colour stdout: FORCE_COLOR and NO_COLOR win, else only on a terminal. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR) return false;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}
+
+export const attributeCommand: Command = {
+  name: 'attribute',
+  summary: 'per-token causal attribution of a prompt (resampling), as a table and HTML',
+  usage,
+  options: {
+    model: { type: 'string', short: 'm' },
+    target: { type: 'string', short: 't' },
+    prompt: { type: 'string', short: 'p' },
+    ids: { type: 'string' },
+    run: { type: 'string' },
+    'max-xent': { type: 'string' },
+    k: { type: 'string' },
+    'no-bos': { type: 'boolean' },
+    html: { type: 'string' },
+    json: { type: 'boolean' },
+    batch: { type: 'string' },
+    threads: { type: 'string' },
+  },
+  async run(values) {
+    const prompt = values.prompt as string | undefined;
+    const rawIds = values.ids as string | undefined;
+    const runDir = values.run as string | undefined;
+    if ([prompt, rawIds, runDir].filter((v) => v !== undefined).length !== 1)
+      throw new UsageError(`give exactly one of --prompt, --ids and --run\n\n${usage}`);
+    const k = numberOption(values, 'k', 64, { usage });
+    const batchSize = numberOption(values, 'batch', 256, { usage });
+    if (k < 1 || batchSize < 1) throw new UsageError(`--k and --batch must be at least 1\n\n${usage}`);
+    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, { usage });
+
+    const run = runDir === undefined ? undefined : readRunSummary(runDir);
+    if (!run && values['max-xent'] !== undefined) throw new UsageError('--max-xent applies to --run only');
+    if (run && values['no-bos'] === true)
+      throw new UsageError('--no-bos applies to --prompt and --ids; a run keeps its own BOS');
+    const model = await loadModel((values.model as string | undefined) ?? run?.model.id ?? DEFAULT_MODEL);
+    const target = (values.target as string | undefined) ?? run?.target;
+    if (target === undefined)
+      throw new UsageError(`--target is required with --prompt and --ids\n\n${usage}`);
+    let ids: number[];
+    let bos: number | null;
+    if (run) {
+      const maxXent = numberOption(values, 'max-xent', Infinity, { integer: false, usage });
+      const best = run.frontier
+        .filter((p) => p.xent <= maxXent)
+        .reduce<(typeof run.frontier)[number] | undefined>(
+          (a, b) => (a === undefined || b.target > a.target ? b : a),
+          undefined,
+        );
+      if (!best)
+        throw new UsageError(
+          `the run in ${runDir} has no frontier prompt${Number.isFinite(maxXent) ? ` with xent ≤ ${maxXent}` : ''}`,
+        );
+      ids = best.ids;
+      bos = run.bos;
+    } else {
+      const tokenizer = model.tokenizer;
+      if (rawIds !== undefined) ids = parseIds(rawIds, model.config.vocabSize);
+      else if (!tokenizer)
+        throw new UsageError(`model ${model.id} has no tokenizer: give the prompt with --ids`);
+      else ids = tokenizer.encode(prompt as string, { bos: false });
+      if (ids.length === 0) throw new UsageError('the prompt has no tokens');
+      const wantsBos = values['no-bos'] !== true && (tokenizer?.addsBosByDefault ?? false);
+      if (wantsBos && tokenizer?.bosId === undefined)
+        throw new UsageError(`model ${model.id} has no BOS token`);
+      bos = wantsBos ? (tokenizer?.bosId as number) : null;
+    }
+    const result = await attribute({
+      model,
+      target,
+      ids,
+      bos,
+      k,
+      batchSize,
+      ...(threads !== undefined && { threads }),
+      readDirection: readDirectionFile,
+    });
+    if (values.html !== undefined) {
+      writeFileSync(values.html as string, attributionHtml(result));
+      process.stderr.write(`wrote ${values.html as string}\n`);
+    }
+    if (values.json) console.log(JSON.stringify(result));
+    else console.log(attributionText(result, { color: useColor() }));
+  },
+};

@@ -1,0 +1,220 @@
+import { fitnessProgram } from '../dream/programs.ts';
+import type { Model } from '../models/model.ts';
+import { parseTarget, type TargetContext } from '../objectives/target.ts';
+import { compile, type Session } from '../runtime/index.ts';
+import { corpusSize, readDocuments, type CorpusFormat } from './corpus.ts';
+import { TopK } from './heap.ts';
+
+/** A scan that cannot run as asked (no tokenizer, no BOS, a window the model cannot hold). */
+export class ScanError extends Error {
+  override name = 'ScanError';
+}
+
+export const DEFAULT_SCAN_OPTIONS = { window: 12, top: 64, batchSize: 256 } as const;
+
+export interface ScanRequest {
+  model: Model;
+  /** The target spec (the dream's), evaluated at its position within BOS + window. */
+  target: string;
+  /** Corpus files: plain text (documents separated by blank lines) or JSONL with a `text` field. */
+  corpus: readonly string[];
+  /** Tokens per window: the dream's sequence length, so examples and dreams compare like for like. */
+  window?: number;
+  /** How many examples to keep. */
+  top?: number;
+  /** A BOS before each window (default: where the tokenizer adds one, as a dream). */
+  bos?: boolean;
+  /** Windows per run of the compiled program. */
+  batchSize?: number;
+  threads?: number;
+  /** Stop after the document that brings the tokens read to this many. */
+  maxTokens?: number;
+  /** Force a corpus format instead of detecting it per file. */
+  format?: CorpusFormat;
+  readDirection?: TargetContext['readDirection'];
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanProgress {
+  file: string;
+  /** Bytes of all corpus files read so far, and their total. */
+  bytesRead: number;
+  totalBytes: number;
+  tokensScanned: number;
+  windows: number;
+  seconds: number;
+  /** The best activation so far. */
+  best: number | undefined;
+}
+
+/** A max-activating dataset example: a window of the corpus with its activation and its own xent. */
+export interface ScanExample {
+  text: string;
+  /** The window's tokens, without the BOS. */
+  ids: number[];
+  /** The target at the window's target position (the last by default), BOS + window as the sequence. */
+  activation: number;
+  /** Mean next-token cross-entropy of the window as a standalone sequence (over every token after BOS). */
+  xent: number;
+  /** Where it was found: the file, the document's index in it and the window's first token in the document. */
+  source: { file: string; document: number; token: number };
+}
+
+/** What `reverie scan --out` writes. */
+export interface ScanResult {
+  model: string;
+  target: string;
+  window: number;
+  /** The BOS id before each window, or null. */
+  bos: number | null;
+  corpus: string[];
+  documents: number;
+  tokensScanned: number;
+  windows: number;
+  seconds: number;
+  /** Highest activation first. */
+  examples: ScanExample[];
+}
+
+interface Scored {
+  ids: number[];
+  activation: number;
+  xent: number;
+  /** Arrival order, the tie-break. */
+  order: number;
+  source: ScanExample['source'];
+}
+
+const better = (a: Scored, b: Scored): boolean =>
+  a.activation > b.activation || (a.activation === b.activation && a.order < b.order);
+
+/**
+ * Streams corpus files, tokenizes each document and scores every window of `window` consecutive tokens of a
+ * document (BOS + window where the tokenizer adds a BOS, as a dream) with the fitness program, in batches; a
+ * heap keeps the `top` distinct windows of highest activation. Memory holds one document and one batch.
+ */
+export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
+  const { model } = request;
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new ScanError(`model ${model.id} has no tokenizer to read a corpus with`);
+  const window = request.window ?? DEFAULT_SCAN_OPTIONS.window;
+  const top = request.top ?? DEFAULT_SCAN_OPTIONS.top;
+  const batchSize = request.batchSize ?? DEFAULT_SCAN_OPTIONS.batchSize;
+  if (!Number.isInteger(window) || window < 1) throw new ScanError(`window must be ≥ 1 token, got ${window}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ScanError(`batch size must be ≥ 1, got ${batchSize}`);
+  let bos: number | null = null;
+  if (request.bos ?? tokenizer.addsBosByDefault) {
+    if (tokenizer.bosId === undefined) throw new ScanError(`model ${model.id} has no BOS token`);
+    bos = tokenizer.bosId;
+  }
+  const prefix = bos === null ? [] : [bos];
+  const length = window + prefix.length;
+  if (length > model.config.maxPositions)
+    throw new ScanError(`a window of ${length} tokens exceeds the model's ${model.config.maxPositions}`);
+  if (request.corpus.length === 0) throw new ScanError('no corpus file given');
+  const sizes = request.corpus.map(corpusSize);
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+
+  const target = parseTarget(request.target, {
+    model,
+    seqLen: length,
+    ...(request.readDirection && { readDirection: request.readDirection }),
+  });
+  const session: Session = await compile({
+    outputs: fitnessProgram(model, target, { length, fixedPrefix: prefix.length, topk: 1, banned: [] }),
+    ...(request.threads && { threads: request.threads }),
+  });
+
+  const heap = new TopK<Scored>(top, better, (s) => s.ids.join(','));
+  const started = performance.now();
+  let tokensScanned = 0;
+  let windows = 0;
+  let documents = 0;
+  let bytesBefore = 0;
+  let pending: Omit<Scored, 'activation' | 'xent'>[] = [];
+  let file = '';
+  let bytesRead = 0;
+  let best: number | undefined;
+
+  const progress = () =>
+    request.onProgress?.({
+      file,
+      bytesRead: bytesBefore + bytesRead,
+      totalBytes,
+      tokensScanned,
+      windows,
+      seconds: (performance.now() - started) / 1000,
+      best,
+    });
+
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const data = new BigInt64Array(batch.length * length);
+    batch.forEach((w, b) => {
+      prefix.forEach((id, t) => (data[b * length + t] = BigInt(id)));
+      w.ids.forEach((id, t) => (data[b * length + prefix.length + t] = BigInt(id)));
+    });
+    const out = await session.run({ ids: { dtype: 'int64', shape: [batch.length, length], data } });
+    const activation = out.target?.data as Float32Array;
+    const xent = out.xent?.data as Float32Array;
+    batch.forEach((w, b) => {
+      const a = activation[b] as number;
+      heap.push({ ...w, activation: a, xent: xent[b] as number });
+      if (best === undefined || a > best) best = a;
+    });
+    windows += batch.length;
+    progress();
+  };
+
+  try {
+    const limit = request.maxTokens ?? Infinity;
+    files: for (const [f, path] of request.corpus.entries()) {
+      file = path;
+      bytesRead = 0;
+      let document = 0;
+      for await (const doc of readDocuments(path, request.format)) {
+        bytesRead = doc.bytesRead;
+        const ids = tokenizer.encode(doc.text, { bos: false });
+        tokensScanned += ids.length;
+        for (let start = 0; start + window <= ids.length; start++) {
+          pending.push({
+            ids: ids.slice(start, start + window),
+            order: windows + pending.length,
+            source: { file: path, document, token: start },
+          });
+          if (pending.length >= batchSize) await flush();
+        }
+        document++;
+        documents++;
+        if (tokensScanned >= limit) break files;
+      }
+      bytesBefore += sizes[f] as number;
+      bytesRead = 0;
+    }
+    await flush();
+  } finally {
+    await session.dispose();
+  }
+  progress();
+  return {
+    model: model.id,
+    target: target.spec,
+    window,
+    bos,
+    corpus: [...request.corpus],
+    documents,
+    tokensScanned,
+    windows,
+    seconds: (performance.now() - started) / 1000,
+    examples: heap.sorted().map(({ ids, activation, xent, source }) => ({
+      text: tokenizer.decode(ids),
+      ids,
+      activation,
+      xent,
+      source,
+    })),
+  };
+}

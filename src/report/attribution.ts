@@ -1,0 +1,121 @@
+import type { Attribution, PositionAttribution, Replacement } from '../dream/attribution.ts';
+import { ansiBackground, cssColor, escapeHtml, needsLightText, reds } from './colors.ts';
+
+const fmt = (x: number): string => (Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(3));
+
+/** A token as it reads inside a line of text: control characters made visible. */
+const visible = (text: string | null, id: number): string =>
+  text === null ? `#${id}` : text.replace(/\n/g, '↵').replace(/\r/g, '␍').replace(/\t/g, '⇥');
+
+/** A token quoted, for tables. */
+const quoted = (text: string | null, id: number): string => (text === null ? `#${id}` : JSON.stringify(text));
+
+const bar = (t: number, width = 8): string => {
+  const filled = Math.round(Math.min(1, Math.max(0, t)) * width);
+  return '█'.repeat(filled) + '·'.repeat(width - filled);
+};
+
+const clip = (text: string, width: number): string =>
+  text.length > width ? `${text.slice(0, width - 1)}…` : text;
+
+const swap = (r: Replacement, width = 12): string => `${clip(quoted(r.text, r.id), width)} ${fmt(r.target)}`;
+
+/**
+ * The terminal view of an attribution: a header, the prompt with each token on a background shaded by its
+ * importance (ANSI 256 colours when `color`), and a table per position: importance, the largest drop, the
+ * worst swap and the top-3 swaps with their targets.
+ */
+export function attributionText(a: Attribution, { color }: { color: boolean }): string {
+  const lines = [
+    `${a.target} on ${a.model}: target ${fmt(a.baseline.target)}, xent ${fmt(a.baseline.xent)} ` +
+      `(${a.bos === null ? '' : 'BOS + '}${a.ids.length} tokens, ${a.k} gradient-favoured swaps per position)`,
+    '',
+  ];
+  const tokens = a.positions.map((p) => {
+    const text = visible(p.text, p.id);
+    return color ? ansiBackground(text, reds(p.importance)) : text;
+  });
+  lines.push(`  ${a.bos === null ? '' : '[BOS]'}${tokens.join(color ? '' : '|')}`, '');
+  const tokenWidth = Math.min(16, Math.max(5, ...a.positions.map((p) => quoted(p.text, p.id).length)));
+  lines.push(
+    `  ${'pos'.padStart(3)}  ${'token'.padEnd(tokenWidth)}  ${'importance'.padEnd(13)}  ${'drop'.padStart(8)}  ` +
+      `${'worst swap'.padEnd(21)}  top-3 swaps`,
+  );
+  for (const p of a.positions) {
+    const shade = color ? ansiBackground(bar(p.importance), reds(p.importance)) : bar(p.importance);
+    lines.push(
+      `  ${String(p.position).padStart(3)}  ${clip(quoted(p.text, p.id), tokenWidth).padEnd(tokenWidth)}  ` +
+        `${shade} ${p.importance.toFixed(2).padStart(4)}` +
+        `  ${fmt(p.drop).padStart(8)}  ${swap(p.worst).padEnd(21)}  ${p.top.map((r) => swap(r)).join('   ')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function tooltip(p: PositionAttribution): string {
+  const row = (label: string, r: Replacement) =>
+    `<tr><th>${label}</th><td><code>${escapeHtml(quoted(r.text, r.id))}</code></td><td>${fmt(r.target)}</td><td>${fmt(r.xent)}</td></tr>`;
+  return (
+    `<span class="tip"><b>position ${p.position}</b> <code>${escapeHtml(quoted(p.text, p.id))}</code>: ` +
+    `largest drop ${fmt(p.drop)}<table><tr><th></th><th>swap</th><th>target</th><th>xent</th></tr>` +
+    row('worst', p.worst) +
+    p.top.map((r, i) => row(`top ${i + 1}`, r)).join('') +
+    `</table></span>`
+  );
+}
+
+/**
+ * A self-contained HTML page of an attribution: the prompt's tokens on backgrounds shaded by importance,
+ * hovering a token shows its worst and top-3 swaps, and the full table below.
+ */
+export function attributionHtml(a: Attribution): string {
+  const tokens = a.positions
+    .map((p) => {
+      const rgb = reds(p.importance);
+      const style = `background:${cssColor(rgb)};color:${needsLightText(rgb) ? '#fff' : '#000'}`;
+      return `<span class="tok" style="${style}">${escapeHtml(visible(p.text, p.id))}${tooltip(p)}</span>`;
+    })
+    .join('');
+  const rows = a.positions
+    .map(
+      (p) =>
+        `<tr><td>${p.position}</td><td><code>${escapeHtml(quoted(p.text, p.id))}</code></td>` +
+        `<td><span class="swatch" style="background:${cssColor(reds(p.importance))}"></span>${fmt(p.importance)}</td>` +
+        `<td>${fmt(p.drop)}</td><td><code>${escapeHtml(quoted(p.worst.text, p.worst.id))}</code> ${fmt(p.worst.target)}</td>` +
+        `<td>${p.top.map((r) => `<code>${escapeHtml(quoted(r.text, r.id))}</code> ${fmt(r.target)}`).join(', ')}</td></tr>`,
+    )
+    .join('\n');
+  const title = `Attribution of ${a.target}`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+.prompt { font-family: ui-monospace, monospace; font-size: 18px; margin: 1.5em 0 12em; }
+.tok { position: relative; white-space: pre; padding: 3px 0; border: 1px solid #555; margin-left: -1px; cursor: default; }
+.bos { color: #888; font-size: 14px; margin-right: 4px; }
+.tip { display: none; position: absolute; top: 130%; left: 0; z-index: 1; white-space: nowrap; background: #fafafa;
+  color: #222; border: 1px solid #ccc; border-radius: 4px; padding: 6px; font: 13px system-ui, sans-serif; box-shadow: 0 2px 6px #0002; }
+.tok:hover .tip { display: block; }
+.tip th, .tip td { padding: 1px 6px; text-align: left; }
+table.positions { border-collapse: collapse; font-size: 14px; }
+table.positions th, table.positions td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
+.swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle; margin-right: 6px; border: 1px solid #999; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p>Model <code>${escapeHtml(a.model)}</code>. Target ${fmt(a.baseline.target)}, cross-entropy ${fmt(a.baseline.xent)}.
+Each position is swapped with the ${a.k} tokens its gradient favours most; a token's shade is the largest drop of the
+target under those swaps, relative to the largest of the prompt. Hover a token for its swaps.</p>
+<div class="prompt">${a.bos === null ? '' : '<span class="bos">[BOS]</span>'}${tokens}</div>
+<table class="positions">
+<tr><th>pos</th><th>token</th><th>importance</th><th>largest drop</th><th>worst swap</th><th>top-3 swaps</th></tr>
+${rows}
+</table>
+</body>
+</html>
+`;
+}
