@@ -4,6 +4,7 @@ import {
   equal,
   GraphError,
   input,
+  matmul,
   mul,
   reduceMax,
   reduceMean,
@@ -18,6 +19,8 @@ import {
   type Dim,
   type Node,
 } from '../graph/index.ts';
+import { readDirectionFile } from '../io/direction.ts';
+import { readSaeFeature, type SaeFeature } from '../io/sae.ts';
 import type { BuildResult, Model } from '../models/model.ts';
 import { parseHook } from '../models/hooks.ts';
 
@@ -42,6 +45,7 @@ export const TARGET_SYNTAX = [
   'logit:TOKEN        logit of TOKEN (text, or #id) minus the largest other logit, last position',
   'HOOK@dir:FILE.json the hook standardized over its features, dotted with the direction in FILE',
   'blocks.L.attn.hook_pattern[h=H,k=K]  attention from the last position to key K in head H',
+  'sae:DIR[N]         pre-activation of feature N of the SAELens SAE in DIR, last position (@P as above)',
 ].join('\n  ');
 
 /** The options a target needs from its surroundings. */
@@ -49,13 +53,14 @@ export interface TargetContext {
   model: Model;
   /** Sequence length of the graphs it will be built into (BOS included). */
   seqLen: number;
-  /** Reads a direction file (JSON array of numbers); injected so this layer does no I/O. */
+  /** Reads a direction file (default: a JSON array of numbers on disk). */
   readDirection?: (path: string) => number[];
 }
 
 const FEATURE = /^([\w.]+)\[(\d+)\](?:@(-?\d+))?$/;
 const PATTERN = /^([\w.]+)\[h=(\d+),\s*k=(-?\d+)\]$/;
 const DIRECTION = /^([\w.]+)@dir:(.+)$/;
+const SAE = /^sae:(.+)\[(\d+)\](?:@(-?\d+))?$/;
 
 /** Parses a target spec against a model (see {@link TARGET_SYNTAX}). */
 export function parseTarget(spec: string, context: TargetContext): Target {
@@ -68,6 +73,11 @@ export function parseTarget(spec: string, context: TargetContext): Target {
 
 function parseSpec(text: string, context: TargetContext): Target {
   if (text.startsWith('logit:')) return logitTarget(text, context);
+  if (text.startsWith('sae:')) {
+    const sae = SAE.exec(text);
+    if (!sae) throw new TargetSpecError(`cannot parse target "${text}"; expected sae:DIR[N] or sae:DIR[N]@P`);
+    return saeTarget(text, sae, context);
+  }
   const pattern = PATTERN.exec(text);
   if (pattern) return patternTarget(text, pattern, context);
   const direction = DIRECTION.exec(text);
@@ -171,8 +181,7 @@ function tokenId(token: string, model: Model, spec: string): number {
 
 function directionTarget(spec: string, [, hook, file]: RegExpExecArray, context: TargetContext): Target {
   const name = hookOf(hook as string, context);
-  if (!context.readDirection) throw new TargetSpecError(`${spec}: no way to read direction files here`);
-  const direction = context.readDirection(file as string);
+  const direction = (context.readDirection ?? readDirectionFile)(file as string);
   if (!Array.isArray(direction) || direction.length === 0 || direction.some((v) => typeof v !== 'number'))
     throw new TargetSpecError(`${spec}: ${file} must hold a JSON array of numbers`);
   return {
@@ -210,6 +219,35 @@ function patternTarget(spec: string, [, hook, head, key]: RegExpExecArray, conte
       const [B] = p.shape as [Dim];
       const entry = slice(p, [1, 2, 3], [h, context.seqLen - 1, k], [h + 1, context.seqLen, k + 1]); // [B,1,1,1]
       return reshape(entry, [B]);
+    },
+  };
+}
+
+/**
+ * A SAELens feature's pre-activation at a position: (x − b_dec)·W_enc[:, N] + b_enc[N] on the SAE's hook
+ * (b_dec subtracted where its cfg.json says apply_b_dec_to_input), dreamy's "SAE feature" target.
+ */
+function saeTarget(spec: string, [, dir, index, pos]: RegExpExecArray, context: TargetContext): Target {
+  let feature: SaeFeature;
+  try {
+    feature = readSaeFeature(dir as string, Number(index));
+  } catch (error) {
+    throw new TargetSpecError(`${spec}: ${(error as Error).message}`);
+  }
+  const name = hookOf(feature.hook, context);
+  const at = position(pos === undefined ? -1 : Number(pos), context.seqLen, spec);
+  return {
+    spec,
+    hooks: [name],
+    value(result) {
+      const x = atPosition(hookValue(result, name), at); // [B,F]
+      const width = x.shape[1] as number;
+      if (width !== feature.dIn)
+        throw new TargetSpecError(`${spec}: the SAE reads ${feature.dIn} features, ${name} has ${width}`);
+      const shifted = feature.inputShift ? sub(x, constant(feature.inputShift, [width], x.dtype)) : x;
+      const [B] = x.shape as [Dim];
+      const encoded = matmul(shifted, constant(feature.encoder, [width, 1], x.dtype)); // [B,1]
+      return add(reshape(encoded, [B]), feature.bias);
     },
   };
 }

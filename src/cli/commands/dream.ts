@@ -7,7 +7,7 @@ import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { sha256Files } from '../../dream/run.ts';
 import { UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../direction-file.ts';
+import { readDirectionFile } from '../../io/direction.ts';
 import { ProgressView, promptText } from '../progress.ts';
 import { numberOption } from './generate.ts';
 

@@ -4,7 +4,7 @@ import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../direction-file.ts';
+import { readDirectionFile } from '../../io/direction.ts';
 import { numberOption } from './generate.ts';
 
 const d = DEFAULT_SCAN_OPTIONS;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from './command.ts';
+import { CorruptFileError } from './errors.ts';
 
 /** Reads a direction file for `HOOK@dir:FILE.json` targets: a JSON array of numbers. */
 export function readDirectionFile(path: string): number[] {
@@ -7,9 +7,9 @@ export function readDirectionFile(path: string): number[] {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UsageError(`cannot read the direction file ${path}: ${(error as Error).message}`);
+    throw new CorruptFileError(path, `cannot read the direction file: ${(error as Error).message}`);
   }
   if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v)))
-    throw new UsageError(`the direction file ${path} must hold a JSON array of finite numbers`);
+    throw new CorruptFileError(path, 'a direction file must hold a JSON array of finite numbers');
   return parsed as number[];
 }
