@@ -5,9 +5,8 @@ import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { attributionHtml, attributionText } from '../../report/attribution.ts';
-import { UsageError, type Command } from '../command.ts';
+import { numberOption, UsageError, type Command } from '../command.ts';
 import { readDirectionFile } from '../../io/direction.ts';
-import { numberOption } from './generate.ts';
 
 const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run DIR) [--k 64] [--html FILE] [--json]
 

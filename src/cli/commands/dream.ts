@@ -6,10 +6,9 @@ import { resolveModel, DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { sha256Files } from '../../dream/run.ts';
-import { UsageError, type Command } from '../command.ts';
+import { numberOption, UsageError, type Command } from '../command.ts';
 import { readDirectionFile } from '../../io/direction.ts';
 import { ProgressView, promptText } from '../progress.ts';
-import { numberOption } from './generate.ts';
 
 export const DEFAULT_TARGET = 'blocks.4.mlp.hook_post[0]';
 const d = DEFAULT_EPO_OPTIONS;

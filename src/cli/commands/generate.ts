@@ -2,7 +2,7 @@ import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { generate } from '../../models/generate.ts';
 import { loadModel } from '../../models/load.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
-import { UsageError, type Command } from '../command.ts';
+import { numberOption, UsageError, type Command } from '../command.ts';
 
 const usage = `Usage: reverie generate [--model M] [--prompt P] [--max-tokens N] [--temperature T] [--seed S]
 
@@ -17,23 +17,6 @@ Options:
   -s, --seed S         seed of the sampler (default 0)
       --threads N      ONNX Runtime threads (default: all cores)`;
 
-/** A non-negative number option, or a UsageError naming it with the command's usage. */
-export function numberOption(
-  values: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  { integer = true, usage: text = usage }: { integer?: boolean; usage?: string } = {},
-): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n)))
-    throw new UsageError(
-      `--${name} must be a non-negative ${integer ? 'integer' : 'number'}, got "${String(raw)}"\n\n${text}`,
-    );
-  return n;
-}
-
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy or sampled text from a model (a sanity check of a loaded model)',
@@ -47,10 +30,10 @@ export const generateCommand: Command = {
     threads: { type: 'string' },
   },
   async run(values) {
-    const maxTokens = numberOption(values, 'max-tokens', 256);
-    const temperature = numberOption(values, 'temperature', 0, { integer: false });
-    const seed = numberOption(values, 'seed', 0);
-    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1);
+    const maxTokens = numberOption(values, 'max-tokens', 256, { usage });
+    const temperature = numberOption(values, 'temperature', 0, { integer: false, usage });
+    const seed = numberOption(values, 'seed', 0, { usage });
+    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, { usage });
     const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL);
     const tokenizer = model.tokenizer;
     if (!tokenizer)

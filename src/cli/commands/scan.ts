@@ -3,9 +3,8 @@ import { DEFAULT_SCAN_OPTIONS, scanCorpus, type ScanProgress, type ScanResult } 
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
-import { UsageError, type Command } from '../command.ts';
+import { numberOption, UsageError, type Command } from '../command.ts';
 import { readDirectionFile } from '../../io/direction.ts';
-import { numberOption } from './generate.ts';
 
 const d = DEFAULT_SCAN_OPTIONS;
 

@@ -5,9 +5,8 @@ import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
 import type { HostTensor } from '../../runtime/types.ts';
-import { UsageError, type Command } from '../command.ts';
+import { numberOption, UsageError, type Command } from '../command.ts';
 import { readDirectionFile } from '../../io/direction.ts';
-import { numberOption } from './generate.ts';
 
 const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
 
