@@ -1,6 +1,6 @@
 import { fitnessProgram } from '../dream/programs.ts';
 import type { Model } from '../models/model.ts';
-import { parseTarget, type TargetContext } from '../objectives/target.ts';
+import { parseTarget } from '../objectives/target.ts';
 import { compile, type Session } from '../runtime/index.ts';
 import { corpusSize, readDocuments, type CorpusFormat } from './corpus.ts';
 import { TopK } from './heap.ts';
@@ -31,7 +31,6 @@ export interface ScanRequest {
   maxTokens?: number;
   /** Force a corpus format instead of detecting it per file. */
   format?: CorpusFormat;
-  readDirection?: TargetContext['readDirection'];
   onProgress?: (progress: ScanProgress) => void;
 }
 
@@ -119,7 +118,6 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
   const target = parseTarget(request.target, {
     model,
     seqLen: length,
-    ...(request.readDirection && { readDirection: request.readDirection }),
   });
   const session: Session = await compile({
     outputs: fitnessProgram(model, target, { length, fixedPrefix: prefix.length, topk: 1, banned: [] }),

@@ -1,5 +1,5 @@
 import type { Model } from '../models/model.ts';
-import { parseTarget, type TargetContext } from '../objectives/target.ts';
+import { parseTarget } from '../objectives/target.ts';
 import { ModelEvaluator } from './evaluator.ts';
 import { tokenPolicy } from './tokens.ts';
 
@@ -20,7 +20,6 @@ export interface AttributionRequest {
   /** Swapped prompts per run of the fitness program (default 256). */
   batchSize?: number;
   threads?: number;
-  readDirection?: TargetContext['readDirection'];
 }
 
 export interface Replacement {
@@ -80,7 +79,6 @@ export async function attribute(request: AttributionRequest): Promise<Attributio
   const target = parseTarget(request.target, {
     model,
     seqLen: length,
-    ...(request.readDirection && { readDirection: request.readDirection }),
   });
   const evaluator = await ModelEvaluator.create(model, target, {
     seqLen,

@@ -1,5 +1,5 @@
 import type { Model } from '../models/model.ts';
-import { parseTarget, type TargetContext } from '../objectives/target.ts';
+import { parseTarget } from '../objectives/target.ts';
 import { ModelEvaluator } from './evaluator.ts';
 import { tokenPolicy } from './tokens.ts';
 
@@ -14,13 +14,9 @@ export async function favouredSwaps(
   model: Model,
   ids: readonly number[],
   spec: string,
-  {
-    k,
-    threads,
-    readDirection,
-  }: { k: number; threads?: number; readDirection?: TargetContext['readDirection'] },
+  { k, threads }: { k: number; threads?: number },
 ): Promise<FavouredSwaps> {
-  const target = parseTarget(spec, { model, seqLen: ids.length, ...(readDirection && { readDirection }) });
+  const target = parseTarget(spec, { model, seqLen: ids.length });
   const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
   const prefix = bos === undefined ? 0 : 1;
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);

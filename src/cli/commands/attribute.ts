@@ -6,7 +6,6 @@ import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { attributionHtml, attributionText } from '../../report/attribution.ts';
 import { numberOption, UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../../io/direction.ts';
 
 const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run DIR) [--k 64] [--html FILE] [--json]
 
@@ -126,7 +125,6 @@ export const attributeCommand: Command = {
       k,
       batchSize,
       ...(threads !== undefined && { threads }),
-      readDirection: readDirectionFile,
     });
     if (values.html !== undefined) {
       writeFileSync(values.html as string, attributionHtml(result));

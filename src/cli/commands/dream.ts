@@ -7,7 +7,6 @@ import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { sha256Files } from '../../dream/run.ts';
 import { numberOption, UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../../io/direction.ts';
 import { ProgressView, promptText } from '../progress.ts';
 
 export const DEFAULT_TARGET = 'blocks.4.mlp.hook_post[0]';
@@ -141,7 +140,6 @@ export const dreamCommand: Command = {
     const common = {
       model,
       modelSha256,
-      readDirection: readDirectionFile,
       shouldStop: () => interrupted,
     };
     try {

@@ -4,7 +4,6 @@ import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { numberOption, UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../../io/direction.ts';
 
 const d = DEFAULT_SCAN_OPTIONS;
 
@@ -114,7 +113,6 @@ export const scanCommand: Command = {
       ...(values['no-bos'] === true && { bos: false }),
       ...(maxTokens !== undefined && { maxTokens }),
       ...(threads !== undefined && { threads }),
-      readDirection: readDirectionFile,
       onProgress: (p) => view.update(p),
     });
     view.update(

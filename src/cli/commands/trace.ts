@@ -6,7 +6,6 @@ import type { Model } from '../../models/model.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
 import type { HostTensor } from '../../runtime/types.ts';
 import { numberOption, UsageError, type Command } from '../command.ts';
-import { readDirectionFile } from '../../io/direction.ts';
 
 const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
 
@@ -186,7 +185,6 @@ export const traceCommand: Command = {
         ? undefined
         : await favouredSwaps(model, ids, spec, {
             k: numberOption(values, 'topk', 5, { usage }),
-            readDirection: readDirectionFile,
             ...(threads !== undefined && { threads }),
           });
     if (values.json) console.log(JSON.stringify(favoured ? { ...trace, ...favoured } : trace));
