@@ -1,5 +1,6 @@
 import type { Attribution, PositionAttribution, Replacement } from '../dream/attribution.ts';
 import { ansiBackground, cssColor, escapeHtml, needsLightText, reds } from './colors.ts';
+import { htmlPage } from './html.ts';
 
 const fmt = (x: number): string => (Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(3));
 
@@ -86,14 +87,9 @@ export function attributionHtml(a: Attribution): string {
     )
     .join('\n');
   const title = `Attribution of ${a.target}`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-.prompt { font-family: ui-monospace, monospace; font-size: 18px; margin: 1.5em 0 12em; }
+  return htmlPage(
+    title,
+    `.prompt { font-family: ui-monospace, monospace; font-size: 18px; margin: 1.5em 0 12em; }
 .tok { position: relative; white-space: pre; padding: 3px 0; border: 1px solid #555; margin-left: -1px; cursor: default; }
 .bos { color: #888; font-size: 14px; margin-right: 4px; }
 .tip { display: none; position: absolute; top: 130%; left: 0; z-index: 1; white-space: nowrap; background: #fafafa;
@@ -102,20 +98,14 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 .tip th, .tip td { padding: 1px 6px; text-align: left; }
 table.positions { border-collapse: collapse; font-size: 14px; }
 table.positions th, table.positions td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
-.swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle; margin-right: 6px; border: 1px solid #999; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>Model <code>${escapeHtml(a.model)}</code>. Target ${fmt(a.baseline.target)}, cross-entropy ${fmt(a.baseline.xent)}.
+.swatch { display: inline-block; width: 1em; height: 1em; vertical-align: middle; margin-right: 6px; border: 1px solid #999; }`,
+    `<p>Model <code>${escapeHtml(a.model)}</code>. Target ${fmt(a.baseline.target)}, cross-entropy ${fmt(a.baseline.xent)}.
 Each position is swapped with the ${a.k} tokens its gradient favours most; a token's shade is the largest drop of the
 target under those swaps, relative to the largest of the prompt. Hover a token for its swaps.</p>
 <div class="prompt">${a.bos === null ? '' : '<span class="bos">[BOS]</span>'}${tokens}</div>
 <table class="positions">
 <tr><th>pos</th><th>token</th><th>importance</th><th>largest drop</th><th>worst swap</th><th>top-3 swaps</th></tr>
 ${rows}
-</table>
-</body>
-</html>
-`;
+</table>`,
+  );
 }

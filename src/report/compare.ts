@@ -3,6 +3,7 @@ import type { ScanResult } from '../data/scan.ts';
 import type { RunSummary } from '../dream/run.ts';
 import { comparisonFigure, type Figure, type FigurePoint } from './figure.ts';
 import { escapeHtml } from './colors.ts';
+import { htmlPage } from './html.ts';
 import { FIGURE_COLORS, MARK_CLASSES } from './figure.ts';
 
 /** Runs and a scan that cannot be compared (another target or model), or an unreadable scan file. */
@@ -165,25 +166,17 @@ export function comparisonHtml(comparison: Comparison, figure: Figure): string {
       )
       .join('\n');
   const title = `Dreams vs. dataset examples: ${summary.target}`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 980px; }
+  return htmlPage(
+    title,
+    `body { max-width: 980px; }
 pre.summary { background: #f6f6f6; padding: 10px; overflow-x: auto; }
 #tip { position: fixed; pointer-events: none; display: none; max-width: 420px; background: #fff; border: 1px solid #bbb;
   border-radius: 4px; padding: 6px 8px; font: 13px system-ui, sans-serif; box-shadow: 0 2px 6px #0003; white-space: pre-wrap; }
 svg circle { cursor: pointer; }
 table { border-collapse: collapse; font-size: 13px; margin-bottom: 2em; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
-h2 .key { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 6px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<pre class="summary">${escapeHtml(summaryText(summary))}</pre>
+h2 .key { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 6px; }`,
+    `<pre class="summary">${escapeHtml(summaryText(summary))}</pre>
 ${figure.svg}
 <div id="tip"></div>
 <h2><span class="key" style="background:${FIGURE_COLORS.dream}"></span>Dream frontier points</h2>
@@ -207,8 +200,6 @@ for (const g of document.querySelectorAll('g.${MARK_CLASSES.dataset}, g.${MARK_C
     c.addEventListener('mousemove', (e) => { tip.style.left = e.clientX + 14 + 'px'; tip.style.top = e.clientY + 14 + 'px'; });
     c.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
   }
-</script>
-</body>
-</html>
-`;
+</script>`,
+  );
 }
