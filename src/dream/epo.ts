@@ -13,17 +13,33 @@ export interface Member extends Candidate {
   penalty: number;
   /** [seqLen × k] token ids, most favoured first. */
   topk: Int32Array;
+  /** What an incremental evaluator keeps for this member's children (its prefix cache); opaque here. */
+  cache?: unknown;
 }
 
-/** The two compiled programs EPO runs, over batches of optimized-token ids. */
+/** A child: its ids, its parent, and the one position where they differ. */
+export interface Child {
+  ids: number[];
+  parent: Member;
+  position: number;
+}
+
+/** The compiled programs EPO runs, over batches of optimized-token ids. */
 export interface EpoEvaluator {
   readonly seqLen: number;
   readonly topk: number;
   fitness(ids: readonly number[][]): Promise<{ target: number[]; xent: number[] }>;
+  /** Also returns, for an incremental evaluator, each prompt's cache. */
   gradient(
     ids: readonly number[][],
     penalties: readonly number[],
-  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[] }>;
+  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: readonly unknown[] }>;
+  /** Incremental evaluation, where offered: children evaluated from their parents' caches. */
+  readonly incremental?: {
+    fitness(children: readonly Child[]): Promise<{ target: number[]; xent: number[] }>;
+    /** The caches of members that have none (a resumed population). */
+    caches(members: readonly Member[]): Promise<readonly unknown[]>;
+  };
 }
 
 /** One line of history: every candidate (parents first, then children), the kept indices, the RNG state after. */
@@ -82,13 +98,14 @@ async function withGradients(
   prompts: readonly number[][],
   penalties: readonly number[],
 ): Promise<Member[]> {
-  const { target, xent, topk } = await evaluator.gradient(prompts, penalties);
+  const { target, xent, topk, caches } = await evaluator.gradient(prompts, penalties);
   return prompts.map((ids, i) => ({
     ids: [...ids],
     target: target[i] as number,
     xent: xent[i] as number,
     penalty: penalties[i] as number,
     topk: topk[i] as Int32Array,
+    ...(caches && { cache: caches[i] }),
   }));
 }
 
@@ -119,29 +136,41 @@ export async function stepEpo(
   const started = performance.now();
   const { rng, population } = state;
   const M = population.length;
+  const { incremental } = evaluator;
+  if (incremental) {
+    // A resumed population has no caches yet; they depend only on the members, not on the RNG.
+    const uncached = population.filter((m) => m.cache === undefined);
+    if (uncached.length > 0) {
+      const caches = await incremental.caches(uncached);
+      uncached.forEach((m, i) => (m.cache = caches[i]));
+    }
+  }
 
   // 3. Child j of parent j mod M changes one uniform position to a token uniform over the parent's top-k there.
-  const children: number[][] = [];
+  const children: Child[] = [];
   let dropped = 0;
   for (let j = 0; j < M * options.childrenPerMember; j++) {
     const parent = population[j % M] as Member;
     const position = rng.int(evaluator.seqLen);
     const token = parent.topk[position * evaluator.topk + rng.int(evaluator.topk)] as number;
-    const child = [...parent.ids];
-    child[position] = token;
-    if (hooks.accept && !hooks.accept(child)) dropped++;
-    else children.push(child);
+    const ids = [...parent.ids];
+    ids[position] = token;
+    if (hooks.accept && !hooks.accept(ids)) dropped++;
+    else children.push({ ids, parent, position });
   }
 
-  // 4. Fitness of the children not evaluated before in this run, each distinct prompt once.
+  // 4. Fitness of the children not evaluated before in this run, each distinct prompt once (a child equal
+  // to its parent has been seen). Incremental evaluation starts each from its parent's cached prefix.
   const fresh = [
-    ...new Map(children.filter((c) => !state.seen.has(keyOf(c))).map((c) => [keyOf(c), c])).values(),
+    ...new Map(children.filter((c) => !state.seen.has(keyOf(c.ids))).map((c) => [keyOf(c.ids), c])).values(),
   ];
   for (let start = 0; start < fresh.length; start += options.batchSize) {
     const batch = fresh.slice(start, start + options.batchSize);
-    const { target, xent } = await evaluator.fitness(batch);
-    batch.forEach((ids, i) =>
-      state.seen.set(keyOf(ids), { target: target[i] as number, xent: xent[i] as number }),
+    const { target, xent } = incremental
+      ? await incremental.fitness(batch)
+      : await evaluator.fitness(batch.map((c) => c.ids));
+    batch.forEach((c, i) =>
+      state.seen.set(keyOf(c.ids), { target: target[i] as number, xent: xent[i] as number }),
     );
   }
   state.evaluations += fresh.length;
@@ -150,7 +179,10 @@ export async function stepEpo(
   // every slot keeps argmin(−target + λ_r·xent) with λ_r ~ U[min, max].
   const candidates: Candidate[] = [
     ...population.map(({ ids, target, xent }) => ({ ids, target, xent })),
-    ...children.map((ids) => ({ ids, ...(state.seen.get(keyOf(ids)) as { target: number; xent: number }) })),
+    ...children.map(({ ids }) => ({
+      ids,
+      ...(state.seen.get(keyOf(ids)) as { target: number; xent: number }),
+    })),
   ];
   const restart = options.restartEvery > 0 && state.iter > 0 && state.iter % options.restartEvery === 0;
   const restartPenalty = restart

@@ -34,6 +34,11 @@ export interface EpoOptions {
   batchSize: number;
   /** Intra-op threads (default: all cores). */
   threads?: number;
+  /**
+   * How children are evaluated: in full, or from their parents' cached prefixes ('incremental', equal up to
+   * float32 rounding, about half the work); 'auto' takes evaluator.ts's defaultEvaluation (incremental).
+   */
+  evaluation: 'auto' | 'full' | 'incremental';
 }
 
 export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {
@@ -55,6 +60,7 @@ export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {
   timeLimit: 0,
   maxEvaluations: 0,
   batchSize: 256,
+  evaluation: 'auto',
 };
 
 export class OptionsError extends Error {
@@ -72,6 +78,8 @@ export function resolveOptions(partial: Partial<EpoOptions>): EpoOptions {
   for (const key of ['iters', 'restartEvery', 'maxEvaluations'] as const)
     if (!Number.isInteger(options[key]) || options[key] < 0)
       throw new OptionsError(`${key} must be a non-negative integer, got ${options[key]}`);
+  if (!['auto', 'full', 'incremental'].includes(options.evaluation))
+    throw new OptionsError(`evaluation must be auto, full or incremental, got ${options.evaluation}`);
   if (!(options.penaltyMin > 0 && options.penaltyMax >= options.penaltyMin))
     throw new OptionsError(`penalties need 0 < min ≤ max, got ${options.penaltyMin}..${options.penaltyMax}`);
   return options;

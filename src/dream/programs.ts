@@ -1,23 +1,42 @@
 import {
   add,
+  apply,
   argMax,
+  cast,
+  concat,
   constant,
+  div,
+  exp,
+  expand,
+  gatherElements,
   GraphError,
   grad,
+  greater,
+  greaterOrEqual,
   input,
+  less,
+  log,
+  logSoftmax,
   mul,
   neg,
-  oneHot,
+  reduceMax,
+  reduceMean,
   reduceSum,
   reshape,
+  scalar,
   slice,
+  squeeze,
+  sub,
   topkIndices,
-  END,
+  topologicalOrder,
+  transpose,
+  unsqueeze,
+  where,
+  Node,
   type Dim,
-  type Node,
+  type Shape,
 } from '../graph/index.ts';
-import type { Model } from '../models/model.ts';
-import { nextTokenXent, nextTokenXentFromIds } from '../nn/index.ts';
+import type { BuildResult, Model } from '../models/model.ts';
 import type { Target } from '../objectives/target.ts';
 
 export interface ProgramOptions {
@@ -28,53 +47,235 @@ export interface ProgramOptions {
   topk: number;
   /** Per vocabulary row: true when the token may never be proposed. */
   banned: readonly boolean[];
+  /** The fitness program's final-token argmax (default true). */
+  argmax?: boolean;
+  /** The gradient program also returns what incremental evaluation reuses (see gradientProgram). */
+  cache?: boolean;
 }
 
-/** The logits and target of a batch of token sequences (int64 ids or a one-hot). */
-function forward(model: Model, target: Target, tokens: Node) {
-  const result = model.build({ tokens, hooks: target.hooks });
-  if (!result.logits) throw new GraphError('the model build returned no logits');
-  return { logits: result.logits, target: target.value(result) };
+/** The full build's final norm and unembedding. */
+function head(result: BuildResult): { normalized: Node; unembed: (hidden: Node) => Node } {
+  if (!result.normalized || !result.unembed) throw new GraphError('the model build returned no logits');
+  return { normalized: result.normalized, unembed: result.unembed };
+}
+
+/** Rows [from, to) of the token axis of [B,T,F]. */
+const rows = (x: Node, from: number, to: number): Node => slice(x, [1], [from], [to]);
+
+/**
+ * A value a target reads, over positions along axis 1 (e.g. [B,T,F]), that a program can give for a range
+ * of positions without forming it whole: `at(a, b)` is positions [a, b) of it, or undefined if unavailable.
+ */
+export interface PositionView {
+  shape: Shape;
+  at(from: number, to: number): Node | undefined;
+}
+
+/**
+ * The target's value with the logits, and any hooks given as views, read one range of positions at a time
+ * (`PositionView.at`) instead of formed over every position. The target is built on stand-ins for them,
+ * and each use of a stand-in — which must be a slice along the position axis — is re-rooted on the view's
+ * rows for that range. Logits are only ever read at the last position (`logit:TOKEN`), and forming them
+ * over [B,T,V] would cost as much as the rest of the model. Undefined when a stand-in is used otherwise.
+ */
+export function targetOnViews(
+  target: Target,
+  hooks: Readonly<Record<string, Node | PositionView>>,
+  logits: PositionView,
+  length: number,
+): Node | undefined {
+  const views = new Map<number, PositionView>();
+  const standIn = (name: string, view: PositionView) => {
+    const node = input(`${name} (stand-in)`, 'float32', view.shape);
+    views.set(node.id, view);
+    return node;
+  };
+  const value = target.value({
+    hooks: Object.fromEntries(
+      Object.entries(hooks).map(([name, h]) => [name, h instanceof Node ? h : standIn(name, h)]),
+    ),
+    logits: standIn('logits', logits),
+    keys: [],
+    values: [],
+    tokenGradient: () => {
+      throw new GraphError('a target reads hooks and logits only');
+    },
+  });
+  const rebuilt = new Map<number, Node>();
+  for (const node of topologicalOrder([value])) {
+    if (views.has(node.id)) continue;
+    const viewed = node.inputs.find((i) => views.has(i.id));
+    if (viewed) {
+      const reread = positionSlice(node, viewed, views.get(viewed.id) as PositionView, length);
+      if (!reread) return undefined;
+      rebuilt.set(node.id, reread);
+    } else if (node.inputs.some((i) => rebuilt.has(i.id))) {
+      const inputs = node.inputs.map((i) => rebuilt.get(i.id) ?? i);
+      rebuilt.set(node.id, apply(node.primitive, inputs, node.attrs));
+    }
+  }
+  return rebuilt.get(value.id) ?? value;
+}
+
+/** `node` = standIn[…, a:b, …] (a slice along the position axis) as the view's rows [a, b), sliced alike. */
+function positionSlice(node: Node, standIn: Node, view: PositionView, length: number): Node | undefined {
+  if (node.op !== 'Slice' || node.inputs[0] !== standIn) return undefined;
+  const { axes, starts, ends } = node.attrs as { axes: number[]; starts: number[]; ends: number[] };
+  const at = axes.findIndex((a) => (a < 0 ? a + standIn.rank : a) === 1);
+  if (at < 0) return undefined;
+  const bound = (v: number) => Math.min(Math.max(v < 0 ? v + length : v, 0), length);
+  const [a, b] = [bound(starts[at] as number), bound(ends[at] as number)];
+  const rows = b > a ? view.at(a, b) : undefined;
+  if (!rows) return undefined;
+  const others = axes.flatMap((_, i) => (i === at ? [] : [i]));
+  if (others.length === 0) return rows;
+  const pick = (values: number[]) => others.map((i) => values[i] as number);
+  return slice(rows, pick(axes), pick(starts), pick(ends));
+}
+
+/** Vocabulary entries per block of logits formed at once when only next-token log-probabilities are needed. */
+export const VOCAB_BLOCK = 8192;
+
+/**
+ * log p(next | row) [B,L] for final-norm rows `hidden` [B,L,D] and int64 `next` [B,L], forming the logits
+ * one block of the vocabulary at a time ([B,L,Vb], never [B,L,V]: for a large vocabulary the logits are
+ * by far the largest buffer of a run). For block c of entries [a, b), its log-softmax (computed in place)
+ * gives its log-sum-exp s_c = ℓ_a − logsoftmax_c(a) and, where a ≤ next < b, ℓ_next = logsoftmax_c(next) + s_c;
+ * then log p(next) = ℓ_next − log Σ_c exp(s_c).
+ */
+export function nextLogProbs(
+  hidden: Node,
+  next: Node,
+  unembed: (hidden: Node, from?: number, to?: number) => Node,
+  vocab: number,
+  block = VOCAB_BLOCK,
+): Node {
+  const blocks = Math.ceil(vocab / block);
+  if (blocks === 1) {
+    const logProbs = logSoftmax(unembed(hidden), -1); // [B,L,V]
+    return squeeze(gatherElements(logProbs, unsqueeze(next, [2]), 2), [2]); // [B,L]
+  }
+  const width = Math.ceil(vocab / blocks);
+  const perBlock: Node[] = [];
+  for (let a = 0; a < vocab; a += width) {
+    const b = Math.min(a + width, vocab);
+    const logits = unembed(hidden, a, b); // [B,L,b−a]
+    const first = slice(logits, [2], [0], [1]); // [B,L,1], read before the in-place log-softmax
+    const logProbs = logSoftmax(logits, -1);
+    const sum = sub(first, slice(logProbs, [2], [0], [1])); // s_c [B,L,1]
+    const both = mul(cast(greaterOrEqual(next, a), 'float32'), cast(less(next, b), 'float32'));
+    const inBlock = unsqueeze(greater(both, 0.5), [2]); // a ≤ next < b, [B,L,1]
+    const local = cast(sub(cast(next, 'float32'), a), 'int64'); // next − a, exact below 2²⁴
+    const at = where(inBlock, unsqueeze(local, [2]), constant(new BigInt64Array(1), [], 'int64'));
+    const logit = where(inBlock, add(gatherElements(logProbs, at, 2), sum), 0); // ℓ_next or 0, [B,L,1]
+    // Everything read from the block's logits, in one small tensor: the block's buffer is then free before
+    // the next block's, whatever order ONNX Runtime runs the blocks in.
+    perBlock.push(concat([sum, logit], 2)); // [B,L,2]
+  }
+  const stats = concat(perBlock, 2); // [B,L,2·blocks]: s_0, ℓ_0, s_1, ℓ_1, …
+  const [B, L] = hidden.shape as [Dim, Dim];
+  const pairs = reshape(stats, [B, L, blocks, 2]);
+  const sums = squeeze(slice(pairs, [3], [0], [1]), [3]); // [B,L,blocks]
+  const top = reduceMax(sums, [2], true);
+  const logSum = add(top, log(reduceSum(exp(sub(sums, top)), [2], true))); // [B,L,1]
+  const logit = reduceSum(slice(pairs, [3], [1], [2]), [2, 3]); // [B,L]
+  return sub(logit, squeeze(logSum, [2])); // [B,L]
+}
+
+/** The logits of a build's last position only, as a view: ranges other than [T−1, T) are unavailable. */
+export const lastPosition = (lastLogits: Node, shape: Shape): PositionView => ({
+  shape,
+  at: (from, to) => (from === (shape[1] as number) - 1 && to === from + 1 ? lastLogits : undefined),
+});
+
+/** The target's value over a build, with logits at the last position only when it can. */
+function targetValue(target: Target, result: BuildResult, lastLogits: Node, length: number): Node {
+  const [B, , V] = lastLogits.shape as [Dim, Dim, Dim];
+  const logits = lastPosition(lastLogits, [B, length, V]);
+  return targetOnViews(target, result.hooks, logits, length) ?? target.value(result);
 }
 
 /**
  * The fitness program: ids int64 [B,T] → target [B], xent [B] and the argmax of the last position's logits [B].
- * Only these small outputs leave ONNX Runtime.
+ * Logits are formed at positions 0..T−2 for the xent (a block of the vocabulary at a time) and at T−1 only
+ * for the argmax or a logit target. Only these small outputs leave ONNX Runtime.
  */
 export function fitnessProgram(
   model: Model,
   target: Target,
-  { length }: ProgramOptions,
+  { length: T, argmax = true }: ProgramOptions,
 ): Record<string, Node> {
-  const ids = input('ids', 'int64', ['B', length]);
-  const { logits, target: value } = forward(model, target, ids);
-  const xent = nextTokenXentFromIds(logits, ids);
-  const [B, , V] = logits.shape as [Dim, Dim, Dim];
-  const last = reshape(slice(logits, [1], [length - 1], [length]), [B, V]); // [B,V]
-  return { target: value, xent, argmax: argMax(last, -1) };
+  const ids = input('ids', 'int64', ['B', T]);
+  const result = model.build({ tokens: ids, hooks: target.hooks });
+  const { normalized, unembed } = head(result);
+  const last = unembed(rows(normalized, T - 1, T)); // [B,1,V]
+  const logprobs = nextLogProbs(rows(normalized, 0, T - 1), rows(ids, 1, T), unembed, model.config.vocabSize);
+  const xent = neg(reduceMean(logprobs, [1])); // [B]
+  const [B, , V] = last.shape as [Dim, Dim, Dim];
+  return {
+    target: targetValue(target, result, last, T),
+    xent,
+    ...(argmax && { argmax: argMax(reshape(last, [B, V]), -1) }),
+  };
+}
+
+/** [B,KV,T,Dh] → [B,T,KV·Dh]: keys or values of each position with their heads side by side. */
+function positionRows(x: Node): Node {
+  const [B, n, T, Dh] = x.shape as [Dim, number, Dim, number];
+  return reshape(transpose(x, [0, 2, 1, 3]), [B, T, n * Dh]); // [B,T,KV·Dh]
 }
 
 /**
  * The gradient program: ids [B,T] and penalties λ [B] → target, xent, and per optimized position the top-k
- * tokens of −∂loss/∂onehot, loss = Σ_b (−target_b + λ_b·xent_b). The one-hot feeds both the embedding and
- * the cross-entropy labels; banned tokens are masked (−∞) before TopK, so they are never proposed.
+ * tokens of −∂loss/∂onehot, loss = Σ_b (−target_b + λ_b·xent_b), banned tokens masked (−∞) before TopK so
+ * that they are never proposed. The one-hot feeds both the embedding and the cross-entropy labels, so
+ *   ∂loss/∂onehot[b,t,v] = (∂loss/∂embedding[b,t] · W_Eᵀ)_v − λ_b/(T−1)·log p(v | tokens < t)   (t ≥ 1),
+ * the first term by autodiff through the model from the embeddings (taken as W_E[ids], no one-hot product),
+ * the second by hand: the xent is linear in its labels.
+ *
+ * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
+ * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, `logprobs` [B,T−1] (log p(token_t | prefix) for
+ * t = 1..T−1), `logprobRows` [B,T−1,V] (log p(· | tokens ≤ t) for t = 0..T−2) and `cache.hook.NAME` for
+ * each hook the target reads.
  */
 export function gradientProgram(model: Model, target: Target, options: ProgramOptions): Record<string, Node> {
-  const { length, fixedPrefix, topk, banned } = options;
-  const vocab = model.config.vocabSize;
-  if (banned.length !== vocab)
-    throw new GraphError(`banned mask has ${banned.length} rows, the model ${vocab}`);
-  const ids = input('ids', 'int64', ['B', length]);
+  const { length: T, fixedPrefix, topk, banned } = options;
+  const { vocabSize: V, hidden: D } = model.config;
+  if (banned.length !== V) throw new GraphError(`banned mask has ${banned.length} rows, the model ${V}`);
+  const ids = input('ids', 'int64', ['B', T]);
   const penalties = input('penalties', 'float32', ['B']);
-  const onehot = oneHot(ids, vocab);
-  const { logits, target: value } = forward(model, target, onehot);
-  const xent = nextTokenXent(logits, onehot);
+  const offset = expand(scalar(0), ['B', T, D]); // [B,T,D], differentiated against
+  const result = model.build({ tokens: ids, embeddingOffset: offset, hooks: target.hooks });
+  const { normalized, unembed } = head(result);
+  const value = targetValue(target, result, unembed(rows(normalized, T - 1, T)), T);
+  const logprobRows = logSoftmax(unembed(rows(normalized, 0, T - 1)), -1); // [B,T−1,V]
+  const next = unsqueeze(rows(ids, 1, T), [2]); // [B,T−1,1]
+  const logprobs = reshape(gatherElements(logprobRows, next, 2), ['B', T - 1]); // [B,T−1]
+  const xent = neg(reduceMean(logprobs, [1])); // [B]
   const loss = reduceSum(add(neg(value), mul(penalties, xent)), [0]);
-  const [dOnehot] = grad(loss, [onehot]) as [Node]; // [B,T,V]
+  const [dEmbedding] = grad(loss, [offset]) as [Node]; // [B,T,D]
   const mask = constant(
     banned.map((b) => (b ? -Infinity : 0)),
-    [vocab],
+    [V],
   );
-  const favour = add(neg(slice(dOnehot, [1], [fixedPrefix], [END])), mask); // [B,T−prefix,V]
-  return { target: value, xent, topk: topkIndices(favour, topk, -1) };
+  // −∂loss/∂onehot, masked, for positions 1..T−1 (label term included) and, without a BOS, position 0; the
+  // token gradient is formed per part from its rows of ∂/∂embedding, so no [B,T,V] buffer is sliced.
+  const scale = reshape(div(penalties, T - 1), ['B', 1, 1]); // λ/(T−1)
+  const later = sub(mul(logprobRows, scale), result.tokenGradient(rows(dEmbedding, 1, T))); // [B,T−1,V]
+  const parts = [add(later, mask)];
+  if (fixedPrefix === 0) parts.unshift(sub(mask, result.tokenGradient(rows(dEmbedding, 0, 1)))); // [B,1,V]
+  if (fixedPrefix > 1) parts[0] = rows(parts[0] as Node, fixedPrefix - 1, T - 1);
+  const best = parts.map((favour) => cast(topkIndices(favour, topk, -1), 'int32')); // [B,·,k]
+  const outputs: Record<string, Node> = {
+    target: value,
+    xent,
+    topk: best.length === 1 ? (best[0] as Node) : concat(best, 1), // [B,T−prefix,k], int32 for the host
+  };
+  if (!options.cache) return outputs;
+  outputs['logprobs'] = logprobs;
+  outputs['logprobRows'] = logprobRows;
+  result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
+  result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
+  for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
+  return outputs;
 }

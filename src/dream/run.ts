@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target, type TargetContext } from '../objectives/target.ts';
 import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, type Member } from './epo.ts';
-import { ModelEvaluator } from './evaluator.ts';
+import { defaultEvaluation, ModelEvaluator, type Evaluation } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
@@ -26,8 +26,8 @@ export interface RunSummary {
   seed: number;
   /** The BOS id put before the optimized tokens, or null. */
   bos: number | null;
-  /** How children were evaluated. */
-  evaluation: 'full';
+  /** How children were evaluated: in full, or from their parents' cached prefixes (options.evaluation). */
+  evaluation: Evaluation;
   iterations: number;
   seconds: number;
   evaluations: number;
@@ -186,6 +186,8 @@ async function execute(
     topk: options.topk,
     banned: policy.banned,
     ...(options.threads && { threads: options.threads }),
+    evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
+    argmax: false,
   });
   const tokenizer = model.tokenizer;
   const hooks =
@@ -225,7 +227,7 @@ async function execute(
       options,
       seed: options.seed,
       bos,
-      evaluation: 'full',
+      evaluation: evaluator.evaluation,
       iterations: state.iter,
       seconds,
       evaluations: state.evaluations,
@@ -243,7 +245,10 @@ async function execute(
       iter: state.iter,
       rng: state.rng.state(),
       evaluations: state.evaluations,
-      population: state.population.map((m) => ({ ...m, topk: Array.from(m.topk) })),
+      // Without the members' caches: an incremental evaluator recomputes them on resume.
+      population: state.population.map(({ ids, target, xent, penalty, topk }) => {
+        return { ids, target, xent, penalty, topk: Array.from(topk) };
+      }),
     };
     writeAtomic(join(outDir, 'checkpoint.json'), JSON.stringify(checkpoint));
     writeAtomic(join(outDir, 'run.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -20,12 +20,22 @@ export interface OnnxModel {
   externalData?: { path: string; data: Uint8Array };
   inputNames: string[];
   outputNames: string[];
+  /**
+   * Constants written as graph inputs instead of initializers (see WriteOptions.bindConstantsAbove): a
+   * runtime feeds them, by reference, at every run.
+   */
+  bound: { name: string; dtype: DType; shape: number[]; data: HostData }[];
 }
 
 export interface WriteOptions {
   /** Force initializers larger than this many bytes into external data (default: only past 2 GB). */
   externalDataThreshold?: number;
   externalDataPath?: string;
+  /**
+   * Write constants larger than this many bytes as graph inputs (listed in `bound`) rather than copying them
+   * into the model: the weights then stay in their host arrays, shared by every program that uses them.
+   */
+  bindConstantsAbove?: number;
 }
 
 function attribute(name: string, value: OnnxAttr): proto.IAttributeProto {
@@ -50,6 +60,8 @@ export function writeOnnx(outputs: Readonly<Record<string, Node>>, options: Writ
   const nodes: proto.INodeProto[] = [];
   const inputs: proto.IValueInfoProto[] = [];
   const initializers: { proto: proto.ITensorProto; bytes: Uint8Array }[] = [];
+  const bound: OnnxModel['bound'] = [];
+  const bindAbove = options.bindConstantsAbove ?? Infinity;
   const symbolSources = new Map<string, { input: string; axis: number }>();
   const dimCache = new Map<Dim, string>();
   const names = new Map<number, string>();
@@ -93,6 +105,14 @@ export function writeOnnx(outputs: Readonly<Record<string, Node>>, options: Writ
       });
     },
     initializer: (node, data) => {
+      if (data.byteLength > bindAbove) {
+        const name = `const_${node.id}`;
+        const shape = node.shape as number[];
+        inputs.push(valueInfo(name, node.dtype, shape));
+        bound.push({ name, dtype: node.dtype, shape, data });
+        names.set(node.id, name);
+        return;
+      }
       names.set(node.id, addInitializer(data, node.dtype, node.shape as number[]));
     },
   };
@@ -142,14 +162,27 @@ export function writeOnnx(outputs: Readonly<Record<string, Node>>, options: Writ
     names.set(node.id, name);
     node.primitive.lower(node, ctx);
   }
+  // A computed value that is an output is written under its output name, so that no copy makes it one.
+  const outputName = new Map<number, string>();
+  for (const [name, node] of Object.entries(outputs))
+    if (node.op !== 'Input' && node.op !== 'Constant' && !outputName.has(node.id) && !seenInputs.has(name))
+      outputName.set(node.id, name);
+  // Every value's shape goes into the model too, symbolic dims as dim_params: ONNX Runtime cannot always infer
+  // them through reshapes to computed shapes, and without them it cannot reuse buffers in place.
+  const valueInfos: proto.IValueInfoProto[] = [];
   for (const node of order) {
     if (node.op === 'Input') continue;
-    if (node.op !== 'Constant') names.set(node.id, `v${node.id}`);
+    if (node.op !== 'Constant') {
+      const name = outputName.get(node.id) ?? `v${node.id}`;
+      names.set(node.id, name);
+      if (!outputName.has(node.id)) valueInfos.push(valueInfo(name, node.dtype, node.shape));
+    }
     node.primitive.lower(node, ctx);
   }
 
   const outputInfos = Object.entries(outputs).map(([name, node]) => {
-    nodes.push({ opType: 'Identity', input: [ctx.name(node)], output: [name], name: `output_${name}` });
+    if (ctx.name(node) !== name)
+      nodes.push({ opType: 'Identity', input: [ctx.name(node)], output: [name], name: `output_${name}` });
     return valueInfo(name, node.dtype, node.shape);
   });
 
@@ -181,6 +214,7 @@ export function writeOnnx(outputs: Readonly<Record<string, Node>>, options: Writ
       input: inputs,
       output: outputInfos,
       initializer: initializerProtos,
+      valueInfo: valueInfos,
     },
   }).finish();
 
@@ -191,6 +225,7 @@ export function writeOnnx(outputs: Readonly<Record<string, Node>>, options: Writ
       : {}),
     inputNames: inputNodes.map((n) => n.attrs.name as string),
     outputNames: Object.keys(outputs),
+    bound,
   };
 }
 

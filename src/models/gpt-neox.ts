@@ -6,16 +6,16 @@
  *   x₀ = W_E[tokens]
  *   parallel:   x ← x + attn(ln₁(x)) + mlp(ln₂(x))
  *   sequential: x ← x + attn(ln₁(x));  x ← x + mlp(ln₂(x))
- *   attn(h) = W_O · softmax(RoPE(q)·RoPE(k)ᵀ/√Dh + causal) · v + b_O,   q | k | v = W_QKV·h + b_QKV
+ *   attn(h) = W_O · softmax(RoPE(q)·RoPE(k)ᵀ/√Dh + causal) · v + b_O,   q = W_Q·h + b_Q, k = …, v = …
  *   mlp(h)  = W_out · gelu(W_in·h + b_in) + b_out
  *   logits  = embed_out · ln_f(x)   (untied)
  */
 import { add, type Node } from '../graph/index.ts';
 import type { GptNeoXConfig } from '../io/hf-config.ts';
 import type { HostTensor, WeightSource } from '../io/tensors.ts';
-import { activation, applyRotary, attention, layerNorm, linear, rotaryTable } from '../nn/index.ts';
+import { activation, applyRotary, layerNorm, linear, rotaryTable } from '../nn/index.ts';
 import type { Architecture, ForwardContext } from './model.ts';
-import { columns, embed, mergeHeads, splitHeads } from './model.ts';
+import { splitHeads } from './model.ts';
 import { param, transposed, WeightReader } from './weights.ts';
 
 interface Norm {
@@ -26,8 +26,12 @@ interface Norm {
 interface GptNeoXLayer {
   attnNorm: Norm;
   mlpNorm: Norm;
-  wQkv: Node; // [D, 3·D], columns q | k | v (each head-major)
-  bQkv?: Node;
+  wQ: Node; // [D, D] (head-major columns)
+  bQ?: Node;
+  wK: Node; // [D, D]
+  bK?: Node;
+  wV: Node; // [D, D]
+  bV?: Node;
   wO: Node; // [D, D]
   bO?: Node;
   wIn: Node; // [D, I]
@@ -40,24 +44,22 @@ export interface GptNeoXParams {
   wE: Node; // [V, D]
   layers: GptNeoXLayer[];
   finalNorm: Norm;
-  wU: Node; // [D, V]
+  wU: Node; // [V, D], rows of the unembedding: logits = h·W_Uᵀ (W_E itself when tied)
 }
 
 /**
  * HF's fused query_key_value is interleaved per head: its 3·H·Dh output rows are laid out [H, 3, Dh]
  * (modeling_gpt_neox.py views the projection as [..., H, 3·Dh] and splits q, k, v from each head's
- * slice). Reordered once here to [3, H, Dh] rows, so that q, k and v are contiguous column blocks.
+ * slice). Returns the rows of part j (0 = q, 1 = k, 2 = v) of every head, [H·Dh, rowLength].
  */
-function headInterleavedToBlocks(t: HostTensor, heads: number, headDim: number): HostTensor {
+function headInterleavedPart(t: HostTensor, part: number, heads: number, headDim: number): HostTensor {
   const rowLength = t.data.length / (3 * heads * headDim); // D for the weight, 1 for the bias
-  const out = new Float32Array(t.data.length);
-  for (let h = 0; h < heads; h++)
-    for (let j = 0; j < 3; j++) {
-      const from = (h * 3 + j) * headDim * rowLength;
-      const to = (j * heads + h) * headDim * rowLength;
-      out.set(t.data.subarray(from, from + headDim * rowLength), to);
-    }
-  return { shape: t.shape, data: out };
+  const out = new Float32Array(heads * headDim * rowLength);
+  for (let h = 0; h < heads; h++) {
+    const from = (h * 3 + part) * headDim * rowLength;
+    out.set(t.data.subarray(from, from + headDim * rowLength), h * headDim * rowLength);
+  }
+  return { shape: t.shape.length === 1 ? [heads * headDim] : [heads * headDim, rowLength], data: out };
 }
 
 /** The Hugging Face GPT-NeoX layout; causal-mask and rotary buffers of older checkpoints are skipped. */
@@ -74,11 +76,12 @@ export function gptNeoXWeights(config: GptNeoXConfig, source: WeightSource): Gpt
     const bias = config.attentionBias;
     const qkvW = r.take(`${at}.attention.query_key_value.weight`, [3 * D, D]);
     const qkvB = bias ? r.take(`${at}.attention.query_key_value.bias`, [3 * D]) : undefined;
+    const w = (part: number) => param(transposed(headInterleavedPart(qkvW, part, H, Dh)));
+    const b = (part: number) => qkvB && param(headInterleavedPart(qkvB, part, H, Dh));
     return {
       attnNorm: norm(`${at}.input_layernorm`),
       mlpNorm: norm(`${at}.post_attention_layernorm`),
-      wQkv: param(transposed(headInterleavedToBlocks(qkvW, H, Dh))),
-      bQkv: qkvB && param(headInterleavedToBlocks(qkvB, H, Dh)),
+      ...{ wQ: w(0), bQ: b(0), wK: w(1), bK: b(1), wV: w(2), bV: b(2) },
       wO: param(transposed(r.take(`${at}.attention.dense.weight`, [D, D]))),
       bO: bias ? param(r.take(`${at}.attention.dense.bias`, [D])) : undefined,
       wIn: param(transposed(r.take(`${at}.mlp.dense_h_to_4h.weight`, [I, D]))),
@@ -91,11 +94,12 @@ export function gptNeoXWeights(config: GptNeoXConfig, source: WeightSource): Gpt
   const head = config.tiedEmbeddings && !r.has('embed_out.weight') ? wE : r.take('embed_out.weight', [V, D]);
   r.skip(/^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/);
   r.finish();
-  return { wE: param(wE), layers, finalNorm, wU: param(transposed(config.tiedEmbeddings ? wE : head)) };
+  const embedding = param(wE);
+  return { wE: embedding, layers, finalNorm, wU: config.tiedEmbeddings ? embedding : param(head) };
 }
 
 export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Architecture {
-  const { hidden: D, heads: H, headDim: Dh, layerNormEps: eps } = config;
+  const { heads: H, headDim: Dh, layerNormEps: eps } = config;
   // HF: rotary_ndims = int(head_size · rotary_pct)
   const rope = rotaryTable(config.maxPositions, Dh, config.rotaryEmbBase, 'rotate-half', {
     rotaryDim: Math.floor(Dh * config.rotaryPct),
@@ -103,26 +107,20 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers },
-    forward({ tokens, positions, lastLayer, full, hooks }: ForwardContext) {
-      let x = hooks.hook('hook_embed', embed(tokens, p.wE)); // [B,T,D]
+    forward({ positions, lastLayer, full, hooks, embed, attend }: ForwardContext) {
+      let x = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       for (let l = 0; l <= lastLayer; l++) {
         const layer = p.layers[l] as GptNeoXLayer;
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        const qkv = linear(layerNorm(x, layer.attnNorm.w, layer.attnNorm.b, eps), layer.wQkv, layer.bQkv); // [B,T,3D]
-        const q = splitHeads(columns(qkv, 0, D), H, Dh); // [B,H,T,Dh]
-        const k = splitHeads(columns(qkv, D, 2 * D), H, Dh); // [B,H,T,Dh]
-        const v = splitHeads(columns(qkv, 2 * D, 3 * D), H, Dh); // [B,H,T,Dh]
-        const { out, pattern } = attention(
-          applyRotary(q, positions, rope),
-          applyRotary(k, positions, rope),
-          v,
-          positions,
-          positions,
-        );
-        hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,T]
-        const attnOut = hooks.hook(`${at}hook_attn_out`, linear(mergeHeads(out), layer.wO, layer.bO));
+        const h = layerNorm(x, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
+        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), positions, rope); // [B,H,T,Dh]
+        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), H, Dh), positions, rope); // [B,H,T,Dh]
+        const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
+        const { out, pattern } = attend(l, q, k, v); // [B,T,D]
+        hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
+        const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
 
         // The MLP reads x before the attention output is added (parallel) or after (sequential).
         const mid = add(x, attnOut);
@@ -139,8 +137,8 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
       const normalized = hooks.hook(
         'ln_final.hook_normalized',
         layerNorm(x, p.finalNorm.w, p.finalNorm.b, eps),
-      );
-      return { logits: linear(normalized, p.wU), hooks: hooks.values }; // [B,T,V]
+      ); // [B,T,D]
+      return { normalized, unembedding: p.wU, hooks: hooks.values }; // logits = normalized·W_Uᵀ [B,T,V]
     },
   };
 }

@@ -9,21 +9,27 @@
  */
 import { add, mul, type Node } from '../graph/index.ts';
 import type { LlamaConfig } from '../io/hf-config.ts';
-import type { HostTensor, WeightSource } from '../io/tensors.ts';
-import { activation, applyRotary, attention, linear, rmsNorm, rotaryTable } from '../nn/index.ts';
+import type { WeightSource } from '../io/tensors.ts';
+import { activation, applyRotary, linear, rmsNorm, rotaryTable } from '../nn/index.ts';
 import type { Architecture, ForwardContext } from './model.ts';
-import { columns, embed, mergeHeads, splitHeads } from './model.ts';
-import { concatColumns, param, transposed, WeightReader } from './weights.ts';
+import { splitHeads } from './model.ts';
+import { param, transposed, WeightReader } from './weights.ts';
 
 interface LlamaLayer {
   attnNorm: Node; // [D]
-  wQkv: Node; // [D, (H + 2·KV)·Dh], columns q | k | v
-  bQkv?: Node;
+  wQ: Node; // [D, H·Dh]
+  bQ?: Node;
+  wK: Node; // [D, KV·Dh]
+  bK?: Node;
+  wV: Node; // [D, KV·Dh]
+  bV?: Node;
   wO: Node; // [H·Dh, D]
   bO?: Node;
   mlpNorm: Node; // [D]
-  wGateUp: Node; // [D, 2·I], columns gate | up
-  bGateUp?: Node;
+  wGate: Node; // [D, I]
+  bGate?: Node;
+  wUp: Node; // [D, I]
+  bUp?: Node;
   wDown: Node; // [I, D]
   bDown?: Node;
 }
@@ -32,7 +38,7 @@ export interface LlamaParams {
   wE: Node; // [V, D]
   layers: LlamaLayer[];
   finalNorm: Node; // [D]
-  wU: Node; // [D, V]
+  wU: Node; // [V, D], rows of the unembedding: logits = h·W_Uᵀ (W_E itself when tied)
 }
 
 /**
@@ -43,41 +49,26 @@ export function llamaWeights(config: LlamaConfig, source: WeightSource): LlamaPa
   const { hidden: D, heads: H, kvHeads: KV, headDim: Dh, intermediate: I, vocabSize: V } = config;
   const r = new WeightReader(source, `llama (${config.layers} layers, hidden ${D})`);
   const linearIn = (name: string, out: number, inp: number, bias: boolean) => ({
-    w: transposed(r.take(`${name}.weight`, [out, inp])),
-    b: bias ? r.take(`${name}.bias`, [out]) : undefined,
+    w: param(transposed(r.take(`${name}.weight`, [out, inp]))),
+    b: bias ? param(r.take(`${name}.bias`, [out])) : undefined,
   });
-  const fused = (parts: { w: HostTensor; b: HostTensor | undefined }[]) => ({
-    w: param(concatColumns(parts.map((p) => p.w))),
-    b: parts[0]!.b ? param(concatColumns(parts.map((p) => p.b as HostTensor))) : undefined,
-  });
-  const optional = (t: HostTensor | undefined) => (t ? param(t) : undefined);
 
   const wE = r.take('model.embed_tokens.weight', [V, D]);
   const layers = Array.from({ length: config.layers }, (_, l): LlamaLayer => {
     const at = `model.layers.${l}`;
     const bias = config.attentionBias;
-    const qkv = fused([
-      linearIn(`${at}.self_attn.q_proj`, H * Dh, D, bias),
-      linearIn(`${at}.self_attn.k_proj`, KV * Dh, D, bias),
-      linearIn(`${at}.self_attn.v_proj`, KV * Dh, D, bias),
-    ]);
+    const q = linearIn(`${at}.self_attn.q_proj`, H * Dh, D, bias);
+    const k = linearIn(`${at}.self_attn.k_proj`, KV * Dh, D, bias);
+    const v = linearIn(`${at}.self_attn.v_proj`, KV * Dh, D, bias);
     const o = linearIn(`${at}.self_attn.o_proj`, D, H * Dh, bias);
-    const gateUp = fused([
-      linearIn(`${at}.mlp.gate_proj`, I, D, config.mlpBias),
-      linearIn(`${at}.mlp.up_proj`, I, D, config.mlpBias),
-    ]);
+    const gate = linearIn(`${at}.mlp.gate_proj`, I, D, config.mlpBias);
+    const up = linearIn(`${at}.mlp.up_proj`, I, D, config.mlpBias);
     const down = linearIn(`${at}.mlp.down_proj`, D, I, config.mlpBias);
     return {
       attnNorm: param(r.take(`${at}.input_layernorm.weight`, [D])),
-      wQkv: qkv.w,
-      bQkv: qkv.b,
-      wO: param(o.w),
-      bO: optional(o.b),
+      ...{ wQ: q.w, bQ: q.b, wK: k.w, bK: k.b, wV: v.w, bV: v.b, wO: o.w, bO: o.b },
       mlpNorm: param(r.take(`${at}.post_attention_layernorm.weight`, [D])),
-      wGateUp: gateUp.w,
-      bGateUp: gateUp.b,
-      wDown: param(down.w),
-      bDown: optional(down.b),
+      ...{ wGate: gate.w, bGate: gate.b, wUp: up.w, bUp: up.b, wDown: down.w, bDown: down.b },
     };
   });
   const finalNorm = param(r.take('model.norm.weight', [D]));
@@ -85,50 +76,44 @@ export function llamaWeights(config: LlamaConfig, source: WeightSource): LlamaPa
   const head = !config.tiedEmbeddings || r.has('lm_head.weight') ? r.take('lm_head.weight', [V, D]) : wE;
   r.skip(/(^|\.)rotary_emb\.inv_freq$/);
   r.finish();
-  const wU = param(transposed(config.tiedEmbeddings ? wE : head));
-  return { wE: param(wE), layers, finalNorm, wU };
+  const embedding = param(wE);
+  return { wE: embedding, layers, finalNorm, wU: config.tiedEmbeddings ? embedding : param(head) };
 }
 
 export function llamaArchitecture(config: LlamaConfig, p: LlamaParams): Architecture {
-  const { heads: H, kvHeads: KV, headDim: Dh, intermediate: I, rmsNormEps: eps } = config;
+  const { heads: H, kvHeads: KV, headDim: Dh, rmsNormEps: eps } = config;
   const rope = rotaryTable(config.maxPositions, Dh, config.ropeTheta, config.rope);
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers, gatedMlp: true },
-    forward({ tokens, positions, lastLayer, full, hooks }: ForwardContext) {
-      let x = hooks.hook('hook_embed', embed(tokens, p.wE)); // [B,T,D]
+    forward({ positions, lastLayer, full, hooks, embed, attend }: ForwardContext) {
+      let x = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       for (let l = 0; l <= lastLayer; l++) {
         const layer = p.layers[l] as LlamaLayer;
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        // Attention: q, k, v from one fused projection; RoPE on q and k; GQA when KV < H.
-        const qkv = linear(rmsNorm(x, layer.attnNorm, eps), layer.wQkv, layer.bQkv); // [B,T,(H+2KV)·Dh]
-        const q = splitHeads(columns(qkv, 0, H * Dh), H, Dh); // [B,H,T,Dh]
-        const k = splitHeads(columns(qkv, H * Dh, (H + KV) * Dh), KV, Dh); // [B,KV,T,Dh]
-        const v = splitHeads(columns(qkv, (H + KV) * Dh, (H + 2 * KV) * Dh), KV, Dh); // [B,KV,T,Dh]
-        const { out, pattern } = attention(
-          applyRotary(q, positions, rope),
-          applyRotary(k, positions, rope),
-          v,
-          positions,
-          positions,
-        );
-        hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,T]
-        const attnOut = hooks.hook(`${at}hook_attn_out`, linear(mergeHeads(out), layer.wO, layer.bO));
+        // Attention: RoPE on q and k; GQA when KV < H; keys and values of a cached prefix come first.
+        const h = rmsNorm(x, layer.attnNorm, eps); // [B,T,D]
+        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), positions, rope); // [B,H,T,Dh]
+        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), KV, Dh), positions, rope); // [B,KV,T,Dh]
+        const v = splitHeads(linear(h, layer.wV, layer.bV), KV, Dh); // [B,KV,T,Dh]
+        const { out, pattern } = attend(l, q, k, v); // [B,T,H·Dh]
+        hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
+        const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
         x = add(x, attnOut);
 
         // SwiGLU MLP: act(gate) ⊙ up, then down.
-        const gateUp = linear(rmsNorm(x, layer.mlpNorm, eps), layer.wGateUp, layer.bGateUp); // [B,T,2I]
-        const gate = hooks.hook(`${at}mlp.hook_pre`, columns(gateUp, 0, I)); // [B,T,I]
-        const up = hooks.hook(`${at}mlp.hook_pre_linear`, columns(gateUp, I, 2 * I)); // [B,T,I]
+        const m = rmsNorm(x, layer.mlpNorm, eps); // [B,T,D]
+        const gate = hooks.hook(`${at}mlp.hook_pre`, linear(m, layer.wGate, layer.bGate)); // [B,T,I]
+        const up = hooks.hook(`${at}mlp.hook_pre_linear`, linear(m, layer.wUp, layer.bUp)); // [B,T,I]
         const post = hooks.hook(`${at}mlp.hook_post`, mul(act(gate), up));
         const mlpOut = hooks.hook(`${at}hook_mlp_out`, linear(post, layer.wDown, layer.bDown));
         x = hooks.hook(`${at}hook_resid_post`, add(x, mlpOut));
       }
       if (!full) return { hooks: hooks.values };
-      const normalized = hooks.hook('ln_final.hook_normalized', rmsNorm(x, p.finalNorm, eps));
-      return { logits: linear(normalized, p.wU), hooks: hooks.values }; // [B,T,V]
+      const normalized = hooks.hook('ln_final.hook_normalized', rmsNorm(x, p.finalNorm, eps)); // [B,T,D]
+      return { normalized, unembedding: p.wU, hooks: hooks.values }; // logits = normalized·W_Uᵀ [B,T,V]
     },
   };
 }

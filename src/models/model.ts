@@ -1,5 +1,8 @@
 import {
+  add,
+  concat,
   constant,
+  dimProduct,
   gather,
   GraphError,
   isFloat,
@@ -7,18 +10,64 @@ import {
   reshape,
   slice,
   transpose,
+  transposeLast2,
   type Dim,
   type Node,
 } from '../graph/index.ts';
 import type { ModelConfig } from '../io/hf-config.ts';
+import { attention } from '../nn/index.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { HookRecorder, hookNames, type HookSpec } from './hooks.ts';
+
+/**
+ * The keys and values of a prefix that the new tokens follow (all cached positions precede them). Keys are
+ * stored after rotary, as attention reads them.
+ */
+export interface KeyValueCache {
+  /** Per layer, [B,KV,P,Dh]. */
+  keys: readonly Node[];
+  /** Per layer, [B,KV,P,Dh]. */
+  values: readonly Node[];
+  /** int64 [P]: the positions of the cached entries. */
+  positions: Node;
+}
+
+/**
+ * Many sequences of one static length T whose new tokens are packed into one row: `tokens` [1,R] holds the
+ * new tokens of every sequence one after another and `positions` [R] their positions. Position t of
+ * sequence b either is cached — a row of `keys`/`values`, e.g. the prefix of another sequence — or is new.
+ * The projections and the MLP then run over the R new tokens only, as one matrix; attention runs per
+ * sequence over its T positions.
+ */
+export interface PackedSequences {
+  /** T. */
+  length: number;
+  /** Per layer, cached keys (after rotary) [C, KV·Dh], one row per cached position. */
+  keys: readonly Node[];
+  /** Per layer, cached values [C, KV·Dh]. */
+  values: readonly Node[];
+  /** int64 [B,T]: where position t of sequence b is, as a row of [cached rows; new rows] (C + r for new row r). */
+  keySlots: Node;
+  /** int64 [B,T]: 1 + the new row of position t of sequence b, or 0 where that position is cached. */
+  querySlots: Node;
+  /** int64 [R]: b·T + t of each new row. */
+  rowSlots: Node;
+}
 
 export interface BuildOptions {
   /** int64 token ids [B,T], or a float one-hot (or any distribution) over the vocabulary [B,T,V]. */
   tokens: Node;
-  /** int64 positions [T]; default 0..T−1, which needs a static T. Pass an input for a symbolic T. */
+  /** int64 positions [T]; default 0..T−1 after the cache, which needs a static T. Pass an input for a symbolic T. */
   positions?: Node;
+  /** A cached prefix, per layer: `tokens` and `positions` are then the tokens that follow it. */
+  cache?: KeyValueCache;
+  /** Packed sequences (see PackedSequences); `tokens` is then [1,R]. Excludes `cache`. */
+  packed?: PackedSequences;
+  /**
+   * [B,T,D] added to the token embeddings W_E[tokens]: the gradient with respect to it is the gradient with
+   * respect to the embeddings, which `tokenGradient` turns into one with respect to a one-hot of the tokens.
+   */
+  embeddingOffset?: Node;
   /** Build blocks 0..stopAfterLayer only, without the final norm and logits, when only early hooks are needed. */
   stopAfterLayer?: number;
   /** TransformerLens hook names to return (see hooks.ts). */
@@ -28,7 +77,23 @@ export interface BuildOptions {
 export interface BuildResult {
   /** [B,T,V]; absent when the build stopped early. */
   logits?: Node;
+  /** The final norm's output [B,T,D] (`ln_final.hook_normalized`); absent when the build stopped early. */
+  normalized?: Node;
+  /**
+   * The unembedding, for logits at chosen rows only: logits = unembed(normalized); with `from`, `to` the
+   * logits of vocabulary entries [from, to) only, [.., to − from] (a view of W_U's rows, no copy).
+   */
+  unembed?: (hidden: Node, from?: number, to?: number) => Node;
+  /**
+   * The gradient with respect to a one-hot [B,T,V] of the tokens, from the gradient with respect to their
+   * embeddings [B,T,D]: the embedding is onehot·W_E, so ∂/∂onehot = ∂/∂embedding · W_Eᵀ.
+   */
+  tokenGradient: (dEmbedding: Node) => Node;
   hooks: Record<string, Node>;
+  /** Per block built, the keys (after rotary) of the new positions, [B,KV,T,Dh]. */
+  keys: Node[];
+  /** Per block built, the values of the new positions, [B,KV,T,Dh]. */
+  values: Node[];
 }
 
 /** A loaded model: its config, weights (as graph constants) and, where it has one, its tokenizer. */
@@ -47,8 +112,19 @@ export interface Model {
 /** What an architecture file provides: its hook layout and its forward pass over loaded parameters. */
 export interface Architecture {
   hookSpec: HookSpec;
-  forward(ctx: ForwardContext): BuildResult;
+  forward(ctx: ForwardContext): ArchitectureOutput;
 }
+
+export interface ArchitectureOutput {
+  hooks: Record<string, Node>;
+  /** The final norm's output; absent when the build stopped early. */
+  normalized?: Node;
+  /** W_U [V,D]: logits = normalized·W_Uᵀ. */
+  unembedding?: Node;
+}
+
+/** Multi-head attention of block `layer`: the output with heads merged [B,T,H·Dh], and the pattern. */
+export type Attend = (layer: number, q: Node, k: Node, v: Node) => { out: Node; pattern: Node };
 
 /** The pieces every forward pass starts from, prepared by `makeModel`. */
 export interface ForwardContext {
@@ -59,6 +135,13 @@ export interface ForwardContext {
   /** Whether to form the final norm and the logits. */
   full: boolean;
   hooks: HookRecorder;
+  /** The token embeddings W_E[tokens] [B,T,D] (onehot·W_E for a one-hot), with the build's offset if any. */
+  embed: (wE: Node) => Node;
+  /**
+   * Causal attention of the new queries q [B,H,T,Dh] (after rotary) over the cached keys and the new keys
+   * k, v [B,KV,T,Dh] (after rotary); records k and v as the block's keys and values.
+   */
+  attend: Attend;
 }
 
 export function makeModel(
@@ -75,17 +158,66 @@ export function makeModel(
     hookSpec: arch.hookSpec,
     hookNames: names,
     build(options: BuildOptions): BuildResult {
-      const { tokens, stopAfterLayer } = options;
+      const { tokens, stopAfterLayer, cache, packed } = options;
       checkTokens(tokens, config.vocabSize);
       if (stopAfterLayer !== undefined && !(Number.isInteger(stopAfterLayer) && stopAfterLayer >= -1))
         throw new GraphError(`stopAfterLayer must be an integer ≥ −1, got ${stopAfterLayer}`);
       const lastLayer = Math.min(stopAfterLayer ?? config.layers - 1, config.layers - 1);
+      if (cache && packed) throw new GraphError('a build takes a cache or packed sequences, not both');
+      for (const kv of [cache, packed])
+        if (kv && (kv.keys.length <= lastLayer || kv.values.length <= lastLayer))
+          throw new GraphError(
+            `the cache holds keys and values for ${Math.min(kv.keys.length, kv.values.length)} blocks, the build needs ${lastLayer + 1}`,
+          );
       const hooks = new HookRecorder(options.hooks ?? [], arch.hookSpec, stopAfterLayer);
-      const positions = options.positions ?? defaultPositions(tokens.shape[1] as Dim);
+      const positions =
+        options.positions ?? defaultPositions(tokens.shape[1] as Dim, cache ? cachedLength(cache) : 0);
+      const keys: Node[] = [];
+      const values: Node[] = [];
+      const inner: Attend = packed
+        ? packedAttend(packed)
+        : cache
+          ? prefixAttend(cache, positions)
+          : (_, q, k, v) => attention(q, k, v, positions, positions);
+      const attend: Attend = (layer, q, k, v) => {
+        keys[layer] = k;
+        values[layer] = v;
+        const { out, pattern } = inner(layer, q, k, v);
+        return { out: out.rank === 4 ? mergeHeads(out) : out, pattern };
+      };
+      let wE: Node | undefined;
+      const embed = (table: Node) => {
+        wE = table;
+        const embedded = tokens.dtype === 'int64' ? gather(table, tokens) : matmul(tokens, table); // [B,T,D]
+        return options.embeddingOffset ? add(embedded, options.embeddingOffset) : embedded;
+      };
+      const tokenGradient = (dEmbedding: Node) => {
+        if (!wE) throw new GraphError('the build embedded no tokens');
+        return matmul(dEmbedding, transposeLast2(wE)); // [B,T,V]
+      };
       const full = stopAfterLayer === undefined;
-      const result = arch.forward({ tokens, positions, lastLayer, full, hooks });
-      return full ? result : { hooks: result.hooks };
+      const result = arch.forward({ tokens, positions, lastLayer, full, hooks, embed, attend });
+      const common = { hooks: result.hooks, keys, values, tokenGradient };
+      if (!full || !result.normalized || !result.unembedding) return common;
+      const unembed = unembedWith(result.unembedding);
+      return { logits: unembed(result.normalized), normalized: result.normalized, unembed, ...common };
     },
+  };
+}
+
+/** h·W_Uᵀ over all of W_U [V,D] or rows [from, to) of it, taken as a view of the constant's data. */
+function unembedWith(wU: Node): (hidden: Node, from?: number, to?: number) => Node {
+  const [V, D] = wU.shape as [number, number];
+  return (hidden, from = 0, to = V) => {
+    if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= V))
+      throw new GraphError(`vocabulary rows [${from}, ${to}) are out of range for ${V} entries`);
+    const whole = from === 0 && to === V;
+    const rows = whole
+      ? wU
+      : wU.op === 'Constant'
+        ? constant((wU.attrs.value as Float32Array).subarray(from * D, to * D), [to - from, D])
+        : slice(wU, [0], [from], [to]);
+    return matmul(hidden, transposeLast2(rows)); // [.., to − from]
   };
 }
 
@@ -99,21 +231,68 @@ function checkTokens(tokens: Node, vocabSize: number): void {
     );
 }
 
-function defaultPositions(T: Dim): Node {
+function cachedLength(cache: KeyValueCache): number {
+  const P = cache.positions.shape[0] as Dim;
+  if (typeof P !== 'number')
+    throw new GraphError(`a cache of symbolic length "${P}" needs explicit positions for the new tokens`);
+  return P;
+}
+
+function defaultPositions(T: Dim, from: number): Node {
   if (typeof T !== 'number')
     throw new GraphError(
       `a symbolic sequence length "${T}" needs explicit positions (an int64 [${T}] input)`,
     );
-  return constant(
-    Array.from({ length: T }, (_, t) => t),
-    [T],
-    'int64',
-  );
+  return arange(from, from + T);
 }
 
-/** Token embeddings W_E[tokens] [B,T,D]: a row gather for ids, onehot·W_E for a one-hot matrix. */
-export const embed = (tokens: Node, wE: Node): Node =>
-  tokens.dtype === 'int64' ? gather(wE, tokens) : matmul(tokens, wE);
+const arange = (from: number, to: number): Node =>
+  constant(
+    Array.from({ length: to - from }, (_, i) => from + i),
+    [to - from],
+    'int64',
+  );
+
+/** Attention over the cached prefix followed by the new keys: query t sees every key at a position ≤ its own. */
+function prefixAttend(cache: KeyValueCache, positions: Node): Attend {
+  const keyPositions = concat([cache.positions, positions], 0); // [P+T]
+  return (layer, q, k, v) => {
+    const keys = concat([cache.keys[layer] as Node, k], 2); // [B,KV,P+T,Dh]
+    const values = concat([cache.values[layer] as Node, v], 2); // [B,KV,P+T,Dh]
+    return attention(q, keys, values, positions, keyPositions);
+  };
+}
+
+/**
+ * Attention of packed sequences: each sequence's T keys and values are gathered from the cached rows and the
+ * new ones, its queries from the new rows (zero where cached), attention runs over [B,H,T,T], and the outputs
+ * of the new rows are gathered back into one row [1,R,H·Dh].
+ */
+function packedAttend(packed: PackedSequences): Attend {
+  const T = packed.length;
+  const t = arange(0, T); // every sequence holds positions 0..T−1
+  return (layer, q, k, v) => {
+    const [, H, , Dh] = q.shape as [Dim, number, Dim, number];
+    const KV = k.shape[1] as number;
+    const perSequence = (rows: Node, slots: Node, heads: number) =>
+      splitHeads(gather(rows, slots), heads, Dh); // [B,T,n·Dh] → [B,n,T,Dh]
+    const keys = perSequence(concat([packed.keys[layer] as Node, headRows(k)], 0), packed.keySlots, KV);
+    const values = perSequence(concat([packed.values[layer] as Node, headRows(v)], 0), packed.keySlots, KV);
+    const zero = constant(new Float32Array(H * Dh), [1, H * Dh]);
+    const queries = perSequence(concat([zero, headRows(q)], 0), packed.querySlots, H); // [B,H,T,Dh]
+    const { out, pattern } = attention(queries, keys, values, t, t);
+    const [B] = out.shape as [Dim];
+    const perRow = reshape(mergeHeads(out), [dimProduct([B, T]), H * Dh]); // [B·T,H·Dh]
+    const R = packed.rowSlots.shape[0] as Dim;
+    return { out: reshape(gather(perRow, packed.rowSlots), [1, R, H * Dh]), pattern }; // [1,R,H·Dh]
+  };
+}
+
+/** [1,n,R,Dh] → [R,n·Dh]: the heads of each row side by side, as the packed caches hold them. */
+export function headRows(x: Node): Node {
+  const [, n, R, Dh] = x.shape as [Dim, number, Dim, number];
+  return reshape(transpose(x, [0, 2, 1, 3]), [R, n * Dh]); // [1,R,n,Dh] → [R,n·Dh]
+}
 
 /** [B,T,n·Dh] → [B,n,T,Dh]: the features of each head, heads before positions. */
 export function splitHeads(x: Node, heads: number, headDim: number): Node {
@@ -128,6 +307,3 @@ export function mergeHeads(x: Node): Node {
   const perPosition = transpose(x, [0, 2, 1, 3]); // [B,T,H,Dh]
   return reshape(perPosition, [B, T, H * Dh]); // [B,T,H·Dh]
 }
-
-/** Columns [from, to) of the last axis of [B,T,F]. */
-export const columns = (x: Node, from: number, to: number): Node => slice(x, [2], [from], [to]);

@@ -1,7 +1,7 @@
-import { add, erf, GraphError, mul, sigmoid, tanh, type Node } from '../graph/index.ts';
+import { add, div, erf, GraphError, mul, sigmoid, tanh, type Node } from '../graph/index.ts';
 
-/** Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)). */
-export const gelu = (x: Node): Node => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+/** Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)), in the form ONNX Runtime fuses into one Gelu kernel. */
+export const gelu = (x: Node): Node => mul(mul(x, 0.5), add(erf(div(x, Math.SQRT2)), 1));
 
 /** Tanh GELU (GPT-2's "gelu_new"): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export function geluTanh(x: Node): Node {

@@ -6,20 +6,24 @@ import { writeOnnx } from '../graph/index.ts';
 import { wrapSession, type TensorConstructor } from './ort-session.ts';
 import type { CompileOptions, Runtime, Session } from './types.ts';
 
+/** Constants past this size are shared by reference under `shareWeights`. */
+const SHARED_WEIGHT_BYTES = 64 * 1024;
+
 /** ONNX Runtime for Node: CPU, or CUDA where an onnxruntime-node build with CUDA is installed. */
 export const nodeRuntime: Runtime = {
   async compile(options: CompileOptions): Promise<Session> {
-    const written = writeOnnx(
-      options.outputs,
-      options.externalDataThreshold === undefined
+    const written = writeOnnx(options.outputs, {
+      ...(options.externalDataThreshold === undefined
         ? {}
-        : { externalDataThreshold: options.externalDataThreshold },
-    );
+        : { externalDataThreshold: options.externalDataThreshold }),
+      ...(options.shareWeights ? { bindConstantsAbove: SHARED_WEIGHT_BYTES } : {}),
+    });
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [options.provider ?? 'cpu'],
       intraOpNumThreads: options.threads ?? availableParallelism(),
       interOpNumThreads: 1,
       graphOptimizationLevel: options.optimization ?? 'all',
+      ...(options.memoryArena === false ? { enableCpuMemArena: false } : {}),
       ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
     };
     let inner: ort.InferenceSession;

@@ -36,6 +36,9 @@ function fromOrt(t: Tensor): HostTensor {
 
 /** Our Session over an ONNX Runtime InferenceSession of the model `written`. */
 export function wrapSession(inner: InferenceSession, Ctor: TensorConstructor, written: OnnxModel): Session {
+  // Bound constants wrap their host arrays (no copy) and go with every run.
+  const bound: Record<string, Tensor> = {};
+  for (const b of written.bound) bound[b.name] = new Ctor(ortTypes[b.dtype], b.data, b.shape);
   return {
     inputNames: written.inputNames,
     outputNames: written.outputNames,
@@ -45,7 +48,7 @@ export function wrapSession(inner: InferenceSession, Ctor: TensorConstructor, wr
         throw new RuntimeError(
           `missing inputs ${missing.join(', ')}; the graph takes ${written.inputNames.join(', ')}`,
         );
-      const ortFeeds: Record<string, Tensor> = {};
+      const ortFeeds: Record<string, Tensor> = { ...bound };
       for (const name of written.inputNames) ortFeeds[name] = toOrt(Ctor, name, feeds[name] as HostTensor);
       const results = await inner.run(ortFeeds);
       const out: Record<string, HostTensor> = {};

@@ -19,6 +19,18 @@ export interface CompileOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Move initializers larger than this many bytes to external data (default: only past protobuf's 2 GB). */
   externalDataThreshold?: number;
+  /**
+   * Keep constants larger than 64 KiB (the weights) in their host arrays and hand them to ONNX Runtime by
+   * reference at every run, instead of copying them into the session: every session built from the same
+   * model then shares one copy of its weights. ONNX Runtime cannot pre-pack such weights for its GEMMs.
+   */
+  shareWeights?: boolean;
+  /**
+   * ONNX Runtime's CPU memory arena (default true): it keeps every buffer a run allocated for the next run,
+   * which saves page faults, but grows in doubling regions and never shrinks. Off, buffers go back to the
+   * system after each run.
+   */
+  memoryArena?: boolean;
   /** Write ONNX Runtime's JSON profile to this file prefix. */
   profilePrefix?: string;
 }

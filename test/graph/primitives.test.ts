@@ -19,6 +19,7 @@ import {
   greater,
   greaterOrEqual,
   input,
+  layerNormalization,
   less,
   lessOrEqual,
   log,
@@ -177,6 +178,24 @@ const gradChecks: Record<string, GradCase[]> = {
     { name: 'the last axis', build: ([a]) => logSoftmax(a!), inputs: [s(2, 5)] },
     { name: 'axis 0', build: ([a]) => logSoftmax(a!, 0), inputs: [s(3, 4)] },
     { name: 'a symbolic batch', build: ([a]) => logSoftmax(a!, -1), inputs: [s('B', 4)], options: batch },
+  ],
+  LayerNormalization: [
+    {
+      name: 'x, weight and bias over the last axis',
+      build: ([x, w, b]) => layerNormalization(x!, w!, b!, 1e-5),
+      inputs: [s(2, 3, 5), s(5), s(5)],
+    },
+    {
+      name: 'a vector',
+      build: ([x, w, b]) => layerNormalization(x!, w!, b!, 0.1),
+      inputs: [s(4), s(4), s(4)],
+    },
+    {
+      name: 'a symbolic batch',
+      build: ([x, w, b]) => layerNormalization(x!, w!, b!, 1e-5),
+      inputs: [s('B', 3), s(3), s(3)],
+      options: batch,
+    },
   ],
   Reshape: [
     { name: 'with −1', build: ([a]) => reshape(a!, [-1, 4]), inputs: [s(2, 3, 4)] },

@@ -127,8 +127,9 @@ describe.each(['llama-tiny-random', 'gpt-neox-tiny-random', 'gpt2-tiny-random'])
       const early = model.build({ tokens, stopAfterLayer: 0, hooks: ['blocks.0.mlp.hook_post'] });
       expect(early.logits).toBeUndefined();
       const got = await run(early.hooks);
+      // float32 rounding only: ONNX Runtime may fuse the GELU of the shorter graph differently.
       expect(maxAbsDiff(got['blocks.0.mlp.hook_post']!, values['blocks.0.mlp.hook_post']!)).toBeLessThan(
-        1e-6,
+        1e-5,
       );
     });
 

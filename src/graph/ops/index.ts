@@ -11,6 +11,7 @@ import { Expand } from './expand.ts';
 import { Gather } from './gather.ts';
 import { GatherElements } from './gather-elements.ts';
 import { Constant, Input } from './leaf.ts';
+import { LayerNormalization } from './layer-norm.ts';
 import { Log } from './log.ts';
 import { LogSoftmax } from './log-softmax.ts';
 import { MatMul } from './matmul.ts';
@@ -56,6 +57,7 @@ export const primitives = {
   ReduceMax,
   Softmax,
   LogSoftmax,
+  LayerNormalization,
   Reshape,
   Transpose,
   Unsqueeze,
@@ -91,6 +93,7 @@ export { expand } from './expand.ts';
 export { gather } from './gather.ts';
 export { gatherElements } from './gather-elements.ts';
 export { constant, input, scalar } from './leaf.ts';
+export { layerNormalization } from './layer-norm.ts';
 export { log } from './log.ts';
 export { logSoftmax } from './log-softmax.ts';
 export { matmul } from './matmul.ts';

@@ -1,0 +1,117 @@
+/**
+ * How close EPO's fitness forward comes to the machine's GEMM peak: the children of one iteration on the
+ * Pythia-70m-shaped model (8 parents, 32 children each, one uniformly chosen position changed, as EPO draws
+ * them), evaluated as `reverie dream` evaluates them on this model, timed end to end (packing included). Its
+ * FLOPs are counted from the shapes for the work actually done — the rows that go through the blocks, the
+ * attention of each child over its T positions, the logits formed — and divided by the time; the ratio is
+ * over the `gemm` benchmark's GFLOP/s measured in the same run.
+ */
+import { ModelEvaluator, defaultEvaluation } from '../src/dream/evaluator.ts';
+import type { Child, Member } from '../src/dream/epo.ts';
+import { Rng } from '../src/graph/index.ts';
+import type { ModelConfig } from '../src/io/hf-config.ts';
+import { parseTarget } from '../src/objectives/target.ts';
+import { measureGemm } from './gemm.ts';
+import { timeIt, type Benchmark, type Result } from './harness.ts';
+import { BENCH_MODELS } from './models.ts';
+
+const MEMBERS = 8;
+const CHILDREN = 256;
+const SEQ_LEN = 12;
+
+/**
+ * Multiply-add FLOPs (2 per MAC) of incremental evaluation: `rows` tokens through the blocks' matrices,
+ * attention of `sequences` children over their T positions each, and logits at `logitRows` rows.
+ */
+export function incrementalFlops(
+  config: ModelConfig,
+  {
+    rows,
+    sequences,
+    length,
+    logitRows,
+  }: { rows: number; sequences: number; length: number; logitRows: number },
+): number {
+  const D = config.hidden;
+  const kv = (config.arch === 'llama' ? config.kvHeads : config.heads) * config.headDim;
+  const mlp = (config.arch === 'llama' ? 3 : 2) * D * config.intermediate;
+  const perRow = D * (D + 2 * kv) + D * D + mlp;
+  const attention = 2 * length * length * config.heads * config.headDim;
+  return 2 * (config.layers * (rows * perRow + sequences * attention) + logitRows * D * config.vocabSize);
+}
+
+export const benchmark: Benchmark = {
+  name: 'efficiency',
+  async *run(): AsyncIterable<Result> {
+    const name = 'pythia-70m-shape';
+    const model = await BENCH_MODELS[name]!();
+    const target = parseTarget('blocks.3.mlp.hook_post[0]', { model, seqLen: SEQ_LEN });
+    const V = model.config.vocabSize;
+    const evaluation = defaultEvaluation(model.config);
+    const evaluator = await ModelEvaluator.create(model, target, {
+      seqLen: SEQ_LEN,
+      topk: 512,
+      banned: Array.from({ length: V }, () => false),
+      evaluation,
+      argmax: false,
+    });
+    try {
+      const rng = new Rng(0);
+      const prompts = Array.from({ length: MEMBERS }, () =>
+        Array.from({ length: SEQ_LEN }, () => rng.int(V)),
+      );
+      const gradient = await evaluator.gradient(
+        prompts,
+        prompts.map(() => 1),
+      );
+      const members: Member[] = prompts.map((ids, i) => ({
+        ids,
+        target: gradient.target[i]!,
+        xent: gradient.xent[i]!,
+        penalty: 1,
+        topk: gradient.topk[i]!,
+        ...(gradient.caches && { cache: gradient.caches[i] }),
+      }));
+      const children: Child[] = Array.from({ length: CHILDREN }, (_, j) => {
+        const parent = members[j % MEMBERS]!;
+        const position = rng.int(SEQ_LEN);
+        const ids = [...parent.ids];
+        ids[position] = (ids[position]! + 1 + rng.int(V - 1)) % V;
+        return { ids, parent, position };
+      });
+      const { incremental } = evaluator;
+      const evaluate = incremental
+        ? () => incremental.fitness(children)
+        : () => evaluator.fitness(children.map((c) => c.ids));
+      const seconds = await timeIt(evaluate, { warmup: 2, runs: 5 });
+      const T = SEQ_LEN;
+      const flops = incremental
+        ? incrementalFlops(model.config, {
+            rows: children.reduce((s, c) => s + T - c.position, 0),
+            sequences: CHILDREN,
+            length: T,
+            logitRows: children.reduce((s, c) => s + T - 1 - c.position, 0),
+          })
+        : incrementalFlops(model.config, {
+            rows: CHILDREN * T,
+            sequences: CHILDREN,
+            length: T,
+            logitRows: CHILDREN * (T - 1),
+          });
+      const gemm = await measureGemm(2);
+      const gflops = flops / seconds / 1e9;
+      const at = `${name}/fitness`;
+      yield { bench: 'efficiency', case: at, metric: 'gflops', value: gflops, unit: 'GFLOP/s' };
+      yield { bench: 'efficiency', case: at, metric: 'gemm_gflops', value: gemm, unit: 'GFLOP/s' };
+      yield {
+        bench: 'efficiency',
+        case: at,
+        metric: 'fraction_of_gemm',
+        value: gflops / gemm,
+        unit: 'ratio',
+      };
+    } finally {
+      await evaluator.dispose();
+    }
+  },
+};

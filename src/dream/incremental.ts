@@ -1,0 +1,273 @@
+/**
+ * Incremental fitness: an EPO child differs from its parent at one position p, so its positions before p —
+ * their keys, values and next-token log-probabilities — are the parent's (DESIGN.md §7). The children of a
+ * batch are packed into one run: only their positions ≥ p go through the model, as one matrix of rows, each
+ * attending over its parent's cached keys and its own new ones; logits are formed only where the xent needs
+ * them (positions p..T−2) and, for a logit target, at the last position.
+ *
+ * The xent of a child with change at p is the mean over t = 1..T−1 of −log p(x_t | x_<t), assembled from
+ *   t < p: the parent's log-probabilities (same tokens, same prefix);
+ *   t = p: the parent's log-softmax row at p − 1 (same prefix), read at the child's token;
+ *   t > p: the program's log-probabilities, from logits at the new positions p..T−2.
+ */
+import {
+  concat,
+  gather,
+  greater,
+  GraphError,
+  input,
+  reshape,
+  slice,
+  unsqueeze,
+  where,
+  type Dim,
+  type Node,
+} from '../graph/index.ts';
+import type { Model } from '../models/model.ts';
+import type { Target } from '../objectives/target.ts';
+import type { HostTensor, Session } from '../runtime/index.ts';
+import { lastPosition, nextLogProbs, targetOnViews, type PositionView } from './programs.ts';
+
+/** What a population member's children reuse, from the gradient program's cache outputs. */
+export interface PrefixCache {
+  /** Per block, [T, KV·Dh]: keys (after rotary) of each position, heads side by side. */
+  keys: Float32Array[];
+  /** Per block, [T, KV·Dh]. */
+  values: Float32Array[];
+  /** Per hook the target reads: its values over the sequence ([T,F], or [H,T,T] for a pattern). */
+  hooks: Record<string, Float32Array>;
+  /** [T−1]: log p(x_t | x_<t) for t = 1..T−1. */
+  logprobs: Float32Array;
+  /** [T−1, V]: log p(· | x_≤t) for t = 0..T−2. */
+  logprobRows: Float32Array;
+}
+
+const isPattern = (hook: string): boolean => hook.endsWith('attn.hook_pattern');
+
+/**
+ * The incremental fitness program over packed children (see PackedSequences): inputs `ids` [1,R] and
+ * `positions` [R] of the R new tokens, the slots that place them, the parents' cached keys and values
+ * `cache.keys.L`, `cache.values.L` [C,KV·Dh] (C = parents·T rows), `logitRows` [L] and `next` [L] (the rows
+ * whose next token enters the xent, and that token), `lastRows` [B] (each child's last row, for a logit
+ * target), `parents` [B] and the parents' hooks the target reads. Outputs: `target` [B] and `logprobs` [L].
+ * Undefined when the target reads logits other than at the last position.
+ */
+export function incrementalProgram(
+  model: Model,
+  target: Target,
+  length: number,
+): Record<string, Node> | undefined {
+  const T = length;
+  const { layers, vocabSize: V } = model.config;
+  const kvWidth = kvFeatures(model);
+  const ids = input('ids', 'int64', [1, 'R']);
+  const positions = input('positions', 'int64', ['R']);
+  const keySlots = input('keySlots', 'int64', ['B', T]);
+  const querySlots = input('querySlots', 'int64', ['B', T]);
+  const cached = (name: string) =>
+    Array.from({ length: layers }, (_, l) => input(`cache.${name}.${l}`, 'float32', ['C', kvWidth]));
+  const result = model.build({
+    tokens: ids,
+    positions,
+    hooks: target.hooks,
+    packed: {
+      length: T,
+      keys: cached('keys'),
+      values: cached('values'),
+      keySlots,
+      querySlots,
+      rowSlots: input('rowSlots', 'int64', ['R']),
+    },
+  });
+  if (!result.normalized || !result.unembed) throw new GraphError('the model build returned no logits');
+  const { normalized, unembed } = result; // [1,R,D]
+
+  // The target reads its hooks over each child's whole sequence, cached positions from the parent: rows of
+  // [parent rows; new rows] at the key slots, gathered only at the positions it reads.
+  const parents = input('parents', 'int64', ['B']);
+  const isNewQuery = unsqueeze(greater(querySlots, 0), [1, 3]); // [B,1,T,1]
+  const [B] = keySlots.shape as [Dim];
+  const hooks: Record<string, Node | PositionView> = {};
+  for (const name of target.hooks) {
+    const computed = result.hooks[name] as Node;
+    if (isPattern(name)) {
+      const [, H] = computed.shape as [Dim, number];
+      const parentPattern = input(`cache.hook.${name}`, 'float32', ['M', H, T, T]);
+      hooks[name] = where(isNewQuery, computed, gather(parentPattern, parents)); // [B,H,T,T]
+    } else {
+      const F = computed.shape[2] as number;
+      const parentRows = input(`cache.hook.${name}`, 'float32', ['C', F]);
+      const rows = concat([parentRows, reshape(computed, [computed.shape[1] as Dim, F])], 0); // [C+R,F]
+      hooks[name] = {
+        shape: [B, T, F],
+        at: (from, to) => gather(rows, slice(keySlots, [1], [from], [to])), // [B,to−from,F]
+      };
+    }
+  }
+  const lastRows = input('lastRows', 'int64', ['B']);
+  const lastLogits = reshape(unembed(gather(normalized, lastRows, 1)), [B, 1, V]); // [B,1,V]
+  const value = targetOnViews(target, hooks, lastPosition(lastLogits, [B, T, V]), T);
+  if (!value) return undefined;
+
+  const logitRows = input('logitRows', 'int64', ['L']);
+  const next = reshape(input('next', 'int64', ['L']), [1, 'L']);
+  const logprobs = nextLogProbs(gather(normalized, logitRows, 1), next, unembed, V); // [1,L]
+  return { target: value, logprobs: reshape(logprobs, ['L']) };
+}
+
+/** KV·Dh: the width of a block's cached keys. */
+function kvFeatures(model: Model): number {
+  const c = model.config;
+  return (c.arch === 'llama' ? c.kvHeads : c.heads) * c.headDim;
+}
+
+/** A child to evaluate: its full token sequence (BOS included), its parent's cache, and where they differ. */
+export interface PackedChild {
+  ids: readonly number[];
+  parent: PrefixCache;
+  /** The one position (in the full sequence) where the child differs from its parent. */
+  position: number;
+}
+
+const int64 = (values: readonly number[], shape: number[]): HostTensor => ({
+  dtype: 'int64',
+  shape,
+  data: BigInt64Array.from(values, (v) => BigInt(v)),
+});
+
+function stack(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The feeds of one run of the incremental program, and how to read its outputs back into xents. */
+export function packChildren(
+  children: readonly PackedChild[],
+  {
+    length: T,
+    vocab,
+    layers,
+    hooks,
+  }: { length: number; vocab: number; layers: number; hooks: readonly string[] },
+): { feeds: Record<string, HostTensor>; xents(logprobs: Float32Array): number[] } {
+  const parents: PrefixCache[] = [];
+  const parentIndex = new Map<PrefixCache, number>();
+  for (const c of children)
+    if (!parentIndex.has(c.parent)) {
+      parentIndex.set(c.parent, parents.length);
+      parents.push(c.parent);
+    }
+  const C = parents.length * T;
+  const B = children.length;
+  const ids: number[] = [];
+  const positions: number[] = [];
+  const rowSlots: number[] = [];
+  const keySlots: number[] = [];
+  const querySlots: number[] = [];
+  const logitRows: number[] = [];
+  const next: number[] = [];
+  const lastRows: number[] = [];
+  const parentOf: number[] = [];
+  const known: number[] = []; // per child: Σ of its log-probabilities taken from the parent
+  children.forEach((child, b) => {
+    const m = parentIndex.get(child.parent) as number;
+    const p = child.position;
+    if (child.ids.length !== T) throw new GraphError(`a child has ${child.ids.length} tokens, expected ${T}`);
+    let sum = 0;
+    for (let t = 1; t < p; t++) sum += child.parent.logprobs[t - 1] as number;
+    if (p >= 1) sum += child.parent.logprobRows[(p - 1) * vocab + (child.ids[p] as number)] as number;
+    known.push(sum);
+    parentOf.push(m);
+    for (let t = 0; t < T; t++) {
+      if (t < p) {
+        keySlots.push(m * T + t);
+        querySlots.push(0);
+        continue;
+      }
+      const r = ids.length;
+      ids.push(child.ids[t] as number);
+      positions.push(t);
+      rowSlots.push(b * T + t);
+      keySlots.push(C + r);
+      querySlots.push(1 + r);
+      if (t < T - 1) {
+        logitRows.push(r);
+        next.push(child.ids[t + 1] as number);
+      } else lastRows.push(r);
+    }
+  });
+  const R = ids.length;
+  const L = logitRows.length;
+  const feeds: Record<string, HostTensor> = {
+    ids: int64(ids, [1, R]),
+    positions: int64(positions, [R]),
+    rowSlots: int64(rowSlots, [R]),
+    keySlots: int64(keySlots, [B, T]),
+    querySlots: int64(querySlots, [B, T]),
+    logitRows: int64(logitRows, [L]),
+    next: int64(next, [L]),
+    lastRows: int64(lastRows, [B]),
+    parents: int64(parentOf, [B]),
+  };
+  for (let l = 0; l < layers; l++)
+    for (const kind of ['keys', 'values'] as const) {
+      const data = stack(parents.map((p) => p[kind][l] as Float32Array));
+      feeds[`cache.${kind}.${l}`] = { dtype: 'float32', shape: [C, data.length / Math.max(C, 1)], data };
+    }
+  for (const hook of hooks) {
+    const data = stack(parents.map((p) => p.hooks[hook] as Float32Array));
+    const per = data.length / parents.length;
+    feeds[`cache.hook.${hook}`] = isPattern(hook)
+      ? { dtype: 'float32', shape: [parents.length, per / (T * T), T, T], data }
+      : { dtype: 'float32', shape: [C, per / T], data };
+  }
+  return {
+    feeds,
+    xents(logprobs) {
+      const sums = [...known];
+      let r = 0;
+      children.forEach((child, b) => {
+        for (let t = Math.max(child.position, 0); t < T - 1; t++) sums[b]! += logprobs[r++] as number;
+      });
+      return sums.map((s) => -s / (T - 1));
+    },
+  };
+}
+
+/**
+ * Per child: its target and xent, from runs of the incremental program of about `maxRows` new token rows at
+ * most (a run's memory grows with them): as few runs as that allows, of equal size.
+ */
+export async function evaluatePacked(
+  session: Session,
+  children: readonly PackedChild[],
+  shape: { length: number; vocab: number; layers: number; hooks: readonly string[]; maxRows: number },
+): Promise<{ target: number[]; xent: number[] }> {
+  const rowsOf = (c: PackedChild) => shape.length - c.position;
+  const total = children.reduce((s, c) => s + rowsOf(c), 0);
+  const runs = Math.max(1, Math.ceil(total / shape.maxRows));
+  // Child i goes to run ⌊(rows before it)·runs/total⌋.
+  const batches: PackedChild[][] = Array.from({ length: runs }, () => []);
+  let before = 0;
+  for (const child of children) {
+    batches[Math.min(runs - 1, Math.floor((before * runs) / Math.max(total, 1)))]!.push(child);
+    before += rowsOf(child);
+  }
+  const target: number[] = [];
+  const xent: number[] = [];
+  for (const batch of batches) {
+    if (batch.length === 0) continue;
+    const { feeds, xents } = packChildren(batch, shape);
+    const needed: Record<string, HostTensor> = {};
+    for (const name of session.inputNames) needed[name] = feeds[name] as HostTensor;
+    const out = await session.run(needed);
+    target.push(...Array.from(out['target']?.data as Float32Array, Number));
+    xent.push(...xents(out['logprobs']?.data as Float32Array));
+  }
+  return { target, xent };
+}
