@@ -1,4 +1,5 @@
 /** What a benchmark is, and the helpers they share. */
+import { median } from '../src/report/stats.ts';
 
 /** One measurement, printed as one JSON line. */
 export interface Result {
@@ -18,13 +19,7 @@ export interface Benchmark {
   run(): AsyncIterable<Result> | Promise<Result[]>;
 }
 
-export const median = (samples: readonly number[]): number => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
+export { median };
 
 /** Seconds per call of `f`: `warmup` calls, then the median of `runs` timed calls. */
 export async function timeIt(f: () => Promise<unknown>, { warmup = 3, runs = 10 } = {}): Promise<number> {

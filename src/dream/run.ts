@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../models/model.ts';
-import { parseTarget, type Target, type TargetContext } from '../objectives/target.ts';
+import { parseTarget, type Target } from '../objectives/target.ts';
 import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, type Member } from './epo.ts';
 import { defaultEvaluation, ModelEvaluator, type Evaluation } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
@@ -53,7 +53,6 @@ export interface DreamRequest {
   /** Start every member from this prompt instead of random tokens. */
   initial?: string;
   outDir: string;
-  readDirection?: TargetContext['readDirection'];
   onProgress?: (progress: DreamProgress) => void;
   /** Checked between iterations: true ends the run cleanly, everything written. */
   shouldStop?: () => boolean;
@@ -94,7 +93,6 @@ export async function dream(request: DreamRequest): Promise<RunSummary> {
   const target = parseTarget(request.target, {
     model,
     seqLen: options.seqLen + (bos === null ? 0 : 1),
-    ...(request.readDirection && { readDirection: request.readDirection }),
   });
   const initial =
     request.initial === undefined ? undefined : [encodePrompt(model, request.initial, options.seqLen)];
@@ -122,7 +120,6 @@ export async function resumeDream(
   const target = parseTarget(previous.target, {
     model: request.model,
     seqLen: options.seqLen + (bos === null ? 0 : 1),
-    ...(request.readDirection && { readDirection: request.readDirection }),
   });
   return execute(
     { ...request, target: previous.target, options },

@@ -4,6 +4,7 @@ import type { RunSummary } from '../dream/run.ts';
 import { comparisonFigure, type Figure, type FigurePoint } from './figure.ts';
 import { escapeHtml } from './colors.ts';
 import { htmlPage } from './html.ts';
+import { median } from './stats.ts';
 import { FIGURE_COLORS, MARK_CLASSES } from './figure.ts';
 
 /** Runs and a scan that cannot be compared (another target or model), or an unreadable scan file. */
@@ -32,14 +33,6 @@ export interface Comparison {
   points: FigurePoint[];
   summary: ComparisonSummary;
 }
-
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** A `reverie scan --out` file, checked for the fields the comparison reads. */
 export function readScan(path: string): ScanResult {

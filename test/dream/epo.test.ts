@@ -126,7 +126,6 @@ describe('EPO on stories260K', () => {
       const { summary, history } = await run({
         target,
         options: { ...SMALL, iters: 6 },
-        readDirection: (path) => JSON.parse(readFileSync(path, 'utf8')) as number[],
       });
       const start = Math.max(...history[0]!.candidates.slice(0, SMALL.population).map((c) => c.target));
       expect(Math.max(...summary.population.map((m) => m.target)), target).toBeGreaterThan(start);

@@ -4,9 +4,9 @@ import {
   CompareError,
   comparisonFigureOf,
   comparisonHtml,
-  median,
   summaryText,
 } from '../../src/report/compare.ts';
+import { median } from '../../src/report/stats.ts';
 import { fakeRun, fakeScan } from './fakes.ts';
 
 const scan = fakeScan([

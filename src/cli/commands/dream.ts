@@ -42,6 +42,8 @@ Options:
       --time-limit S       stop after S seconds, everything written
       --max-evaluations N  stop after N evaluated candidates
       --threads N          ONNX Runtime threads (default: all cores)
+      --evaluation E       how children are evaluated: incremental (from the parent's cached prefix),
+                           full, or auto (default: the faster for the model; run.json says which)
       --out DIR            where to write the run
       --json               print run.json at the end instead of the frontier table`;
 
@@ -66,7 +68,14 @@ function epoOptions(values: Record<string, unknown>): Partial<EpoOptions> {
     timeLimit: n('time-limit', 0, false),
     maxEvaluations: n('max-evaluations', 0),
     ...(values.threads !== undefined ? { threads: n('threads', 1) } : {}),
+    ...(values.evaluation !== undefined ? { evaluation: evaluationOption(values.evaluation as string) } : {}),
   };
+}
+
+function evaluationOption(raw: string): EpoOptions['evaluation'] {
+  if (raw !== 'auto' && raw !== 'full' && raw !== 'incremental')
+    throw new UsageError(`--evaluation must be auto, full or incremental, got "${raw}"\n\n${usage}`);
+  return raw;
 }
 
 function defaultOutDir(target: string): string {
@@ -114,6 +123,7 @@ export const dreamCommand: Command = {
     'time-limit': { type: 'string' },
     'max-evaluations': { type: 'string' },
     threads: { type: 'string' },
+    evaluation: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
   },
