@@ -32,7 +32,7 @@ export interface EpoOptions {
   maxEvaluations: number;
   /** Batch size of the compiled programs' runs. */
   batchSize: number;
-  /** Intra-op threads (default: all cores). */
+  /** Intra-op threads (default: one for tiny models, all cores otherwise; see defaultThreads). */
   threads?: number;
   /**
    * How children are evaluated: in full, or from their parents' cached prefixes ('incremental', equal up to

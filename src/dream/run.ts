@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
 import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, type Member } from './epo.ts';
-import { defaultEvaluation, ModelEvaluator, type Evaluation } from './evaluator.ts';
+import { defaultEvaluation, defaultThreads, ModelEvaluator, type Evaluation } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
@@ -177,12 +177,14 @@ async function execute(
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
   // top-k is capped at the number of tokens that may be proposed (stories260K allows 509 of 512).
   options.topk = Math.min(options.topk, policy.allowed.length);
+  // The thread count is part of what makes a run replay, so run.json records the one used.
+  options.threads ??= defaultThreads(model.config);
   const evaluator = await ModelEvaluator.create(model, target, {
     seqLen: options.seqLen,
     ...(bos === null ? {} : { bos }),
     topk: options.topk,
     banned: policy.banned,
-    ...(options.threads && { threads: options.threads }),
+    threads: options.threads,
     evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
     argmax: false,
   });

@@ -41,7 +41,7 @@ Options:
       --resume DIR         continue the run stored in DIR for --iters more iterations
       --time-limit S       stop after S seconds, everything written
       --max-evaluations N  stop after N evaluated candidates
-      --threads N          ONNX Runtime threads (default: all cores)
+      --threads N          ONNX Runtime threads (default: 1 for tiny models such as stories260K, else all)
       --evaluation E       how children are evaluated: incremental (from the parent's cached prefix),
                            full, or auto (default: the faster for the model; run.json says which)
       --out DIR            where to write the run
