@@ -1,4 +1,15 @@
-/** reverie: fluent dreaming for language models. */
+/** reverie: fluent dreaming for language models. Each layer as a namespace, plus the everyday entry points. */
 export * as graph from './graph/index.ts';
 export * as nn from './nn/index.ts';
 export * as runtime from './runtime/index.ts';
+export * as models from './models/index.ts';
+export { loadModel } from './models/load.ts';
+export type { Model } from './models/model.ts';
+export { parseTarget, TARGET_SYNTAX, type Target } from './objectives/target.ts';
+export { dream, resumeDream, type DreamRequest, type RunSummary } from './dream/run.ts';
+export { DEFAULT_EPO_OPTIONS, type EpoOptions } from './dream/options.ts';
+export { nondominatedFrontier, sweepFrontier } from './dream/frontier.ts';
+export { readHistory, readRunSummary } from './dream/store.ts';
+export { attribute } from './dream/attribution.ts';
+export { favouredSwaps } from './dream/favoured.ts';
+export { scanCorpus } from './data/scan.ts';

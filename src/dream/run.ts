@@ -12,6 +12,8 @@ import { readHistory, readRunSummary } from './store.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 
 export const RUN_VERSION = 1;
+/** run.json's model hash when the caller gave none (the CLI always hashes the weights). */
+const UNRECORDED = 'unrecorded';
 
 export interface FrontierPoint extends Candidate {
   text: string;
@@ -47,7 +49,7 @@ export interface DreamProgress {
 export interface DreamRequest {
   model: Model;
   /** sha256 of the model's weights, recorded in run.json. */
-  modelSha256: string;
+  modelSha256?: string;
   target: string;
   options?: Partial<EpoOptions>;
   /** Start every member from this prompt instead of random tokens. */
@@ -109,7 +111,7 @@ export async function resumeDream(
 ): Promise<RunSummary> {
   const dir = request.outDir;
   const previous = readRunSummary(dir);
-  if (previous.model.sha256 !== request.modelSha256)
+  if (previous.model.sha256 !== (request.modelSha256 ?? UNRECORDED))
     throw new RunError(
       `cannot resume: the run used model ${previous.model.id} (sha256 ${previous.model.sha256.slice(0, 12)}…), this is another`,
     );
@@ -221,7 +223,7 @@ async function execute(
     const penalties = slotPenalties(options);
     const summary: RunSummary = {
       version: RUN_VERSION,
-      model: { id: model.id, sha256: request.modelSha256 },
+      model: { id: model.id, sha256: request.modelSha256 ?? UNRECORDED },
       target: target.spec,
       options,
       seed: options.seed,
