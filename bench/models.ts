@@ -2,6 +2,7 @@
 import type { ModelConfig } from '../src/io/hf-config.ts';
 import { loadModel } from '../src/models/load.ts';
 import type { Model } from '../src/models/model.ts';
+import { blockMatrixWeights } from '../src/models/size.ts';
 import { PYTHIA_160M_SHAPE, PYTHIA_70M_SHAPE, randomGptNeoX } from '../src/models/random.ts';
 
 export const BENCH_MODELS: Record<string, () => Promise<Model>> = {
@@ -14,11 +15,8 @@ export const pythia160mShape = (): Model => randomGptNeoX(PYTHIA_160M_SHAPE, 0, 
 
 /** Parameters of a model's weights as the engine holds them. */
 export function parameterCount(config: ModelConfig): number {
-  const D = config.hidden;
-  const kv = (config.arch === 'llama' ? config.kvHeads : config.heads) * config.headDim;
-  const mlp = (config.arch === 'llama' ? 3 : 2) * D * config.intermediate;
   const tied = config.tiedEmbeddings ? 1 : 2;
-  return config.layers * (D * (D + 2 * kv) + D * D + mlp) + tied * D * config.vocabSize;
+  return config.layers * blockMatrixWeights(config) + tied * config.hidden * config.vocabSize;
 }
 
 /**
@@ -27,12 +25,7 @@ export function parameterCount(config: ModelConfig): number {
  * T×T matrix per head (as computed, mask included), and the unembedding.
  */
 export function forwardFlops(config: ModelConfig, batch: number, T: number, logitPositions = T): number {
-  const D = config.hidden;
-  const headDim = config.headDim;
-  const kvDim = (config.arch === 'llama' ? config.kvHeads : config.heads) * headDim;
-  const mlpMatrices = config.arch === 'llama' ? 3 : 2;
-  const perToken = D * (D + 2 * kvDim) + D * D + mlpMatrices * D * config.intermediate;
-  const attention = 2 * T * T * config.heads * headDim; // q·kᵀ and pattern·v, per sequence per layer
-  const layers = config.layers * (batch * T * perToken + batch * attention);
-  return 2 * (layers + batch * logitPositions * D * config.vocabSize);
+  const attention = 2 * T * T * config.heads * config.headDim; // q·kᵀ and pattern·v, per sequence per layer
+  const layers = config.layers * (batch * T * blockMatrixWeights(config) + batch * attention);
+  return 2 * (layers + batch * logitPositions * config.hidden * config.vocabSize);
 }

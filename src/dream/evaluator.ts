@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../io/hf-config.ts';
 import type { Model } from '../models/model.ts';
+import { macsPerToken } from '../models/size.ts';
 import type { Target } from '../objectives/target.ts';
 import { compile, type CompileOptions, type HostTensor, type Session } from '../runtime/index.ts';
 import type { Child, EpoEvaluator } from './epo.ts';
@@ -44,9 +45,7 @@ export const defaultEvaluation = (_config: ModelConfig): Evaluation => 'incremen
  * all cores otherwise. Like the evaluation mode it depends on the model alone, so runs replay.
  */
 export function defaultThreads(config: ModelConfig): number {
-  const { hidden: D, intermediate: I, layers, vocabSize: V } = config;
-  const macsPerToken = layers * (4 * D * D + 3 * D * I) + D * V;
-  return macsPerToken < 4e6 ? 1 : availableParallelism();
+  return macsPerToken(config) < 4e6 ? 1 : availableParallelism();
 }
 
 /**

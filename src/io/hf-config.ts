@@ -1,65 +1,49 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, CorruptFileError, UnsupportedArchitectureError } from './errors.ts';
 
-export interface LlamaConfig {
-  arch: 'llama';
+/** The fields every architecture's config has. */
+interface CommonConfig {
   vocabSize: number;
   hidden: number;
   layers: number;
   heads: number;
-  kvHeads: number;
   headDim: number;
   intermediate: number;
-  rmsNormEps: number;
-  ropeTheta: number;
   maxPositions: number;
   tiedEmbeddings: boolean;
+  bosTokenId?: number;
+  eosTokenId?: number;
+}
+
+export interface LlamaConfig extends CommonConfig {
+  arch: 'llama';
+  kvHeads: number;
+  rmsNormEps: number;
+  ropeTheta: number;
   /** 'rotate-half' pairs dimension i with i + headDim/2 (HF); 'interleaved' pairs 2i with 2i+1 (llama2.c). */
   rope: 'rotate-half' | 'interleaved';
   hiddenAct: string;
   attentionBias: boolean;
   mlpBias: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
 }
 
-export interface GptNeoXConfig {
+export interface GptNeoXConfig extends CommonConfig {
   arch: 'gpt-neox';
-  vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  headDim: number;
-  intermediate: number;
   layerNormEps: number;
   /** Fraction of each head's dimensions that get rotary embeddings. */
   rotaryPct: number;
   rotaryEmbBase: number;
   parallelResidual: boolean;
-  maxPositions: number;
   hiddenAct: string;
-  tiedEmbeddings: boolean;
   attentionBias: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
 }
 
-export interface Gpt2Config {
+export interface Gpt2Config extends CommonConfig {
   arch: 'gpt2';
-  vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  headDim: number;
-  intermediate: number;
   layerNormEps: number;
-  maxPositions: number;
   activation: string;
-  tiedEmbeddings: boolean;
   scaleAttnWeights: boolean;
   scaleAttnByInverseLayerIdx: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
 }
 
 export type ModelConfig = LlamaConfig | GptNeoXConfig | Gpt2Config;
