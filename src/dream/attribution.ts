@@ -1,6 +1,6 @@
 import type { Model } from '../models/model.ts';
 import { parseTarget } from '../objectives/target.ts';
-import { ModelEvaluator } from './evaluator.ts';
+import { targetGradientEvaluator } from './favoured.ts';
 import { tokenPolicy } from './tokens.ts';
 
 /** An attribution that cannot run as asked (an empty prompt, a k of 0, a BOS the model lacks). */
@@ -80,11 +80,10 @@ export async function attribute(request: AttributionRequest): Promise<Attributio
     model,
     seqLen: length,
   });
-  const evaluator = await ModelEvaluator.create(model, target, {
+  const evaluator = await targetGradientEvaluator(model, target, {
     seqLen,
     ...(bos === null ? {} : { bos }),
-    topk: k,
-    banned: policy.banned,
+    k,
     ...(request.threads && { threads: request.threads }),
   });
   const prompt = [...ids];

@@ -1,5 +1,5 @@
 import type { Model } from '../models/model.ts';
-import { parseTarget } from '../objectives/target.ts';
+import { parseTarget, type Target } from '../objectives/target.ts';
 import { ModelEvaluator } from './evaluator.ts';
 import { tokenPolicy } from './tokens.ts';
 
@@ -7,6 +7,25 @@ export interface FavouredSwaps {
   target: { spec: string; value: number };
   /** Per position (after a fixed BOS), the tokens whose swap −∂(−target)/∂onehot favours most, best first. */
   favoured: { position: number; ids: number[] }[];
+}
+
+/**
+ * An evaluator whose gradient program, run at penalty 0, ranks the k tokens the target's gradient favours at
+ * each position (k capped at the tokens that may be proposed; banned tokens never ranked).
+ */
+export function targetGradientEvaluator(
+  model: Model,
+  target: Target,
+  { seqLen, bos, k, threads }: { seqLen: number; bos?: number; k: number; threads?: number },
+): Promise<ModelEvaluator> {
+  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);
+  return ModelEvaluator.create(model, target, {
+    seqLen,
+    ...(bos === undefined ? {} : { bos }),
+    topk: Math.min(k, policy.allowed.length),
+    banned: policy.banned,
+    ...(threads !== undefined && { threads }),
+  });
 }
 
 /** The target's value and, per position, the k tokens its one-hot gradient favours (never banned tokens). */
@@ -19,12 +38,10 @@ export async function favouredSwaps(
   const target = parseTarget(spec, { model, seqLen: ids.length });
   const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
   const prefix = bos === undefined ? 0 : 1;
-  const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, false);
-  const evaluator = await ModelEvaluator.create(model, target, {
+  const evaluator = await targetGradientEvaluator(model, target, {
     seqLen: ids.length - prefix,
     ...(bos === undefined ? {} : { bos }),
-    topk: Math.min(k, policy.allowed.length),
-    banned: policy.banned,
+    k,
     ...(threads !== undefined && { threads }),
   });
   try {
