@@ -8,6 +8,7 @@ import {
   div,
   exp,
   expand,
+  gather,
   gatherElements,
   GraphError,
   grad,
@@ -17,8 +18,10 @@ import {
   less,
   log,
   logSoftmax,
+  matmul,
   mul,
   neg,
+  pad,
   reduceMax,
   reduceMean,
   reduceSum,
@@ -26,6 +29,7 @@ import {
   scalar,
   slice,
   squeeze,
+  stopGradient,
   sub,
   topkIndices,
   topologicalOrder,
@@ -54,9 +58,14 @@ export interface ProgramOptions {
 }
 
 /** The full build's final norm and unembedding. */
-function head(result: BuildResult): { normalized: Node; unembed: (hidden: Node) => Node } {
-  if (!result.normalized || !result.unembed) throw new GraphError('the model build returned no logits');
-  return { normalized: result.normalized, unembed: result.unembed };
+function head(result: BuildResult): {
+  normalized: Node;
+  unembed: (hidden: Node) => Node;
+  unembedding: Node;
+} {
+  const { normalized, unembed, unembedding } = result;
+  if (!normalized || !unembed || !unembedding) throw new GraphError('the model build returned no logits');
+  return { normalized, unembed, unembedding };
 }
 
 /** Rows [from, to) of the token axis of [B,T,F]. */
@@ -231,7 +240,12 @@ function positionRows(x: Node): Node {
  * that they are never proposed. The one-hot feeds both the embedding and the cross-entropy labels, so
  *   ∂loss/∂onehot[b,t,v] = (∂loss/∂embedding[b,t] · W_Eᵀ)_v − λ_b/(T−1)·log p(v | tokens < t)   (t ≥ 1),
  * the first term by autodiff through the model from the embeddings (taken as W_E[ids], no one-hot product),
- * the second by hand: the xent is linear in its labels.
+ * the second by hand: the xent is linear in its labels. The xent's gradient with respect to the final norm's
+ * rows h_t is also formed by hand, as the classic softmax-minus-label,
+ *   ∂(λ·xent)/∂h_t = λ/(T−1)·(softmax(h_t·W_Uᵀ)·W_U − W_U[x_{t+1}])   (t = 0..T−2),
+ * and fed to autodiff as a fixed cotangent, instead of differentiating the log-softmax and its label gather
+ * (which forms several more [B,T−1,V] buffers). TopK ranks each row by itself, so a row is scaled by
+ * (T−1)/λ_b > 0 where that moves the scaling from the vocabulary axis onto ∂/∂embedding.
  *
  * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
  * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, `logprobs` [B,T−1] (log p(token_t | prefix) for
@@ -246,30 +260,39 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const penalties = input('penalties', 'float32', ['B']);
   const offset = expand(scalar(0), ['B', T, D]); // [B,T,D], differentiated against
   const result = model.build({ tokens: ids, embeddingOffset: offset, hooks: target.hooks });
-  const { normalized, unembed } = head(result);
+  const { normalized, unembed, unembedding } = head(result);
   const value = targetValue(target, result, unembed(rows(normalized, T - 1, T)), T);
-  const logprobRows = logSoftmax(unembed(rows(normalized, 0, T - 1)), -1); // [B,T−1,V]
-  const next = unsqueeze(rows(ids, 1, T), [2]); // [B,T−1,1]
-  const logprobs = reshape(gatherElements(logprobRows, next, 2), ['B', T - 1]); // [B,T−1]
+  const predicting = rows(normalized, 0, T - 1); // [B,T−1,D]: the rows whose next tokens the xent reads
+  const logprobRows = logSoftmax(unembed(predicting), -1); // [B,T−1,V]
+  const next = rows(ids, 1, T); // [B,T−1]
+  const logprobs = squeeze(gatherElements(logprobRows, unsqueeze(next, [2]), 2), [2]); // [B,T−1]
   const xent = neg(reduceMean(logprobs, [1])); // [B]
-  const loss = reduceSum(add(neg(value), mul(penalties, xent)), [0]);
-  const [dEmbedding] = grad(loss, [offset]) as [Node]; // [B,T,D]
+  const perRow = (x: Node) => reshape(x, ['B', 1, 1]);
+  const softmaxMinusLabel = sub(matmul(exp(logprobRows), unembedding), gather(unembedding, next)); // [B,T−1,D]
+  const dPredicting = stopGradient(mul(perRow(div(penalties, T - 1)), softmaxMinusLabel));
+  const surrogate = add(reduceSum(neg(value), [0]), reduceSum(mul(dPredicting, predicting), [0, 1, 2]));
+  const [dEmbedding] = grad(surrogate, [offset]) as [Node]; // [B,T,D]
+
+  // −∂loss/∂onehot per optimized position, each row scaled by (T−1)/λ_b (by 1 where λ_b = 0, which has no
+  // label term): the labels' log p(v | tokens < t) minus the embedding term, banned tokens at −∞.
+  const positive = greater(penalties, 0);
+  const labelWeight = perRow(cast(positive, 'float32')); // 1, or 0 where λ_b = 0
+  const embeddingWeight = perRow(where(positive, div(scalar(T - 1), penalties), 1)); // (T−1)/λ_b, or 1
+  const scaled = mul(dEmbedding, embeddingWeight); // [B,T,D]
+  const labels = mul(logprobRows, labelWeight); // [B,T−1,V], for positions 1..T−1
+  const optimized =
+    fixedPrefix === 0
+      ? { labels: pad(labels, [0, 1, 0, 0, 0, 0]), rows: scaled } // position 0 has no label term
+      : { labels: rows(labels, fixedPrefix - 1, T - 1), rows: rows(scaled, fixedPrefix, T) };
   const mask = constant(
     banned.map((b) => (b ? -Infinity : 0)),
     [V],
   );
-  // −∂loss/∂onehot, masked, for positions 1..T−1 (label term included) and, without a BOS, position 0; the
-  // token gradient is formed per part from its rows of ∂/∂embedding, so no [B,T,V] buffer is sliced.
-  const scale = reshape(div(penalties, T - 1), ['B', 1, 1]); // λ/(T−1)
-  const later = sub(mul(logprobRows, scale), result.tokenGradient(rows(dEmbedding, 1, T))); // [B,T−1,V]
-  const parts = [add(later, mask)];
-  if (fixedPrefix === 0) parts.unshift(sub(mask, result.tokenGradient(rows(dEmbedding, 0, 1)))); // [B,1,V]
-  if (fixedPrefix > 1) parts[0] = rows(parts[0] as Node, fixedPrefix - 1, T - 1);
-  const best = parts.map((favour) => cast(topkIndices(favour, topk, -1), 'int32')); // [B,·,k]
+  const favour = sub(add(optimized.labels, mask), result.tokenGradient(optimized.rows)); // [B,T−prefix,V]
   const outputs: Record<string, Node> = {
     target: value,
     xent,
-    topk: best.length === 1 ? (best[0] as Node) : concat(best, 1), // [B,T−prefix,k], int32 for the host
+    topk: cast(topkIndices(favour, topk, -1), 'int32'), // [B,T−prefix,k], int32 for the host
   };
   if (!options.cache) return outputs;
   outputs['logprobs'] = logprobs;

@@ -84,6 +84,8 @@ export interface BuildResult {
    * logits of vocabulary entries [from, to) only, [.., to − from] (a view of W_U's rows, no copy).
    */
   unembed?: (hidden: Node, from?: number, to?: number) => Node;
+  /** W_U [V,D] (logits = normalized·W_Uᵀ); absent when the build stopped early. */
+  unembedding?: Node;
   /**
    * The gradient with respect to a one-hot [B,T,V] of the tokens, from the gradient with respect to their
    * embeddings [B,T,D]: the embedding is onehot·W_E, so ∂/∂onehot = ∂/∂embedding · W_Eᵀ.
@@ -200,7 +202,13 @@ export function makeModel(
       const common = { hooks: result.hooks, keys, values, tokenGradient };
       if (!full || !result.normalized || !result.unembedding) return common;
       const unembed = unembedWith(result.unembedding);
-      return { logits: unembed(result.normalized), normalized: result.normalized, unembed, ...common };
+      return {
+        logits: unembed(result.normalized),
+        normalized: result.normalized,
+        unembed,
+        unembedding: result.unembedding,
+        ...common,
+      };
     },
   };
 }

@@ -42,6 +42,7 @@ import {
   softmax,
   sqrt,
   squeeze,
+  stopGradient,
   sub,
   tanh,
   topkIndices,
@@ -352,6 +353,7 @@ describe('every differentiable primitive', () => {
 
 describe('the non-differentiable primitives', () => {
   const forwardChecked = [
+    'StopGradient',
     'OneHot',
     'TopK',
     'ArgMax',
@@ -439,6 +441,29 @@ describe('the non-differentiable primitives', () => {
     for (const name of ['argMax', 'oneHot', 'topK', 'comparison'])
       expect({ name, grad: Array.from(values(out[name])) }).toEqual({ name, grad: [0, 0, 0, 0, 0, 0] });
     expect(Array.from(values(out['mixed']))).toEqual([0, 0, 1, 1, 0, 0]);
+  });
+});
+
+describe('StopGradient', () => {
+  it('is x in value and a constant to grad: d/dx Σ x · stopGradient(x) = x, not 2x', async () => {
+    const x = input('x', 'float64', [2, 3]);
+    const [dx] = grad(reduceSum(mul(x, stopGradient(x)), [0, 1]), [x]);
+    const [dOnly] = grad(reduceSum(stopGradient(mul(x, x)), [0, 1]), [x]);
+    const [dBoth] = grad(reduceSum(mul(x, x), [0, 1]), [x]);
+    const data = Float64Array.from([0.5, -2, 1.5, 3, 1, -1]);
+    const out = await evaluate(
+      { value: stopGradient(x), dx: dx!, dOnly: dOnly!, dBoth: dBoth! },
+      { x: { dtype: 'float64', shape: [2, 3], data } },
+    );
+    expect(out['value']).toMatchObject({ dtype: 'float64', shape: [2, 3] });
+    expect(Array.from(values(out['value']))).toEqual(Array.from(data));
+    expect(Array.from(values(out['dx']))).toEqual(Array.from(data));
+    expect(Array.from(values(out['dOnly']))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(values(out['dBoth']))).toEqual(Array.from(data, (v) => 2 * v));
+  });
+
+  it('is non-differentiable, so the gradient-check coverage treats it as such', () => {
+    expect(primitives.StopGradient.vjp).toBe(nonDifferentiable);
   });
 });
 

@@ -28,6 +28,7 @@ import { Slice } from './slice.ts';
 import { Softmax } from './softmax.ts';
 import { Sqrt } from './sqrt.ts';
 import { Squeeze } from './squeeze.ts';
+import { StopGradient } from './stop-gradient.ts';
 import { Sub } from './sub.ts';
 import { Tanh } from './tanh.ts';
 import { TopK } from './top-k.ts';
@@ -71,6 +72,7 @@ export const primitives = {
   ScatterAdd,
   Where,
   Cast,
+  StopGradient,
   OneHot,
   TopK,
   ArgMax,
@@ -110,6 +112,7 @@ export { END, slice } from './slice.ts';
 export { softmax } from './softmax.ts';
 export { sqrt } from './sqrt.ts';
 export { squeeze } from './squeeze.ts';
+export { stopGradient } from './stop-gradient.ts';
 export { sub } from './sub.ts';
 export { tanh } from './tanh.ts';
 export { topkIndices, topkValues } from './top-k.ts';

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import {
+  add,
+  div,
+  grad,
+  input,
+  logSoftmax,
+  mul,
+  neg,
+  reduceSum,
+  Rng,
+  slice,
+  type Node,
+} from '../../src/graph/index.ts';
+import { loadModel } from '../../src/models/load.ts';
+import type { Model } from '../../src/models/model.ts';
+import { parseTarget, type Target } from '../../src/objectives/target.ts';
+import { compile } from '../../src/runtime/index.ts';
+
+const SEQ_LEN = 6;
+const TOPK = 6;
+
+/**
+ * −∂loss/∂onehot by plain autodiff through a one-hot input that feeds both the embedding and the xent's
+ * labels, loss = Σ_b (−target_b + λ_b·xent_b): the definition the gradient program's hand-formed pieces
+ * (softmax-minus-label cotangent, label term, per-row scaling) must agree with.
+ */
+async function onehotGradient(
+  model: Model,
+  target: Target,
+  ids: number[][],
+  penalties: number[],
+): Promise<Float32Array> {
+  const [B, T, V] = [ids.length, (ids[0] as number[]).length, model.config.vocabSize];
+  const onehot = input('onehot', 'float32', [B, T, V]);
+  const lambda = input('penalties', 'float32', [B]);
+  const result = model.build({ tokens: onehot, hooks: target.hooks });
+  const logProbs = logSoftmax(result.logits as Node, -1);
+  const labelled = mul(slice(onehot, [1], [1], [T]), slice(logProbs, [1], [0], [T - 1]));
+  const xent = neg(div(reduceSum(labelled, [1, 2]), T - 1)); // [B]
+  const loss = reduceSum(add(neg(target.value(result)), mul(lambda, xent)), [0]);
+  const [dOnehot] = grad(loss, [onehot]) as [Node];
+  const session = await compile({ outputs: { favour: neg(dOnehot) }, threads: 1 });
+  try {
+    const data = new Float32Array(B * T * V);
+    ids.forEach((row, b) => row.forEach((id, t) => (data[(b * T + t) * V + id] = 1)));
+    const out = await session.run({
+      onehot: { dtype: 'float32', shape: [B, T, V], data },
+      penalties: { dtype: 'float32', shape: [B], data: Float32Array.from(penalties) },
+    });
+    return out['favour']?.data as Float32Array;
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** The k largest entries' indices of each allowed row, most favoured first. */
+function topk(row: Float32Array, banned: readonly boolean[], k: number): number[] {
+  return Array.from(row.keys())
+    .filter((v) => !banned[v])
+    .sort((a, b) => (row[b] as number) - (row[a] as number))
+    .slice(0, k);
+}
+
+describe.each([
+  ['llama-tiny-random', 1],
+  ['gpt-neox-tiny-random', undefined],
+] as const)('the gradient program on %s (BOS %s)', (fixture, bos) => {
+  it('ranks tokens as autodiff through a one-hot does, for positive and zero penalties and banned tokens', async () => {
+    const model = await loadModel(`../shared/fixtures/${fixture}`);
+    const V = model.config.vocabSize;
+    const fixedPrefix = bos === undefined ? 0 : 1;
+    const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN + fixedPrefix });
+    const rng = new Rng(3);
+    const banned = Array.from({ length: V }, (_, v) => v < 3 || rng.uniform(0, 1) < 0.2);
+    const prompts = Array.from({ length: 3 }, () =>
+      Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
+    );
+    const penalties = [0, 0.4, 5];
+    const evaluator = await ModelEvaluator.create(model, target, {
+      seqLen: SEQ_LEN,
+      ...(bos === undefined ? {} : { bos }),
+      topk: TOPK,
+      banned,
+      threads: 1,
+    });
+    try {
+      const { topk: got } = await evaluator.gradient(prompts, penalties);
+      const full = prompts.map((p) => (bos === undefined ? p : [bos, ...p]));
+      const favour = await onehotGradient(model, target, full, penalties);
+      const T = SEQ_LEN + fixedPrefix;
+      prompts.forEach((_, b) => {
+        const expected = Array.from({ length: SEQ_LEN }, (_, i) => {
+          const at = (b * T + fixedPrefix + i) * V;
+          return topk(favour.subarray(at, at + V), banned, TOPK);
+        });
+        expect(Array.from(got[b] as Int32Array)).toEqual(expected.flat());
+      });
+    } finally {
+      await evaluator.dispose();
+    }
+  });
+});
