@@ -52,8 +52,8 @@ export function defaultThreads(config: ModelConfig): number {
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
  * allocated and returned with each run, so they set the transient part of a run's memory. A token row
  * through the model costs about a block of logits (the log-softmax is computed in place), two MLP-wide and
- * six model-wide vectors; a row of the gradient program about six vocabulary-wide vectors (logits, their
- * log-softmax and its backward, the token gradient and its masked copy).
+ * six model-wide vectors; a row of the gradient program about four vocabulary-wide vectors at its peak (the
+ * log-softmax, the labels' term, the token gradient, and the logits or the softmax before them).
  */
 const ACTIVATION_BYTES_PER_RUN = 96 * 2 ** 20;
 
@@ -61,7 +61,7 @@ const ACTIVATION_BYTES_PER_RUN = 96 * 2 ** 20;
 function bytesPerRow(config: ModelConfig): { fitness: number; gradient: number } {
   const V = config.vocabSize;
   const block = Math.ceil(V / Math.ceil(V / VOCAB_BLOCK)); // logits are formed one block at a time
-  return { fitness: 4 * (block + 2 * config.intermediate + 6 * config.hidden), gradient: 4 * 6 * V };
+  return { fitness: 4 * (block + 2 * config.intermediate + 6 * config.hidden), gradient: 4 * 4 * V };
 }
 
 const numbers = (t: HostTensor | undefined): number[] => Array.from(t?.data as Float32Array, Number);
@@ -104,7 +104,7 @@ export class ModelEvaluator implements EpoEvaluator {
     if (incrementalSession) {
       const shape = {
         length: this.length,
-        vocab: model.config.vocabSize,
+        hidden: model.config.hidden,
         layers: model.config.layers,
         hooks: target.hooks,
         maxRows: this.maxRows,
@@ -270,7 +270,8 @@ export class ModelEvaluator implements EpoEvaluator {
       values: layers.map((l) => part(`cache.values.${l}`)),
       hooks: Object.fromEntries(this.target.hooks.map((h) => [h, part(`cache.hook.${h}`)])),
       logprobs: part('logprobs'),
-      logprobRows: part('logprobRows'),
+      normalized: part('normalized'),
+      logSumExp: part('logSumExp'),
     };
   }
 

@@ -7,7 +7,7 @@
  *
  * The xent of a child with change at p is the mean over t = 1..T−1 of −log p(x_t | x_<t), assembled from
  *   t < p: the parent's log-probabilities (same tokens, same prefix);
- *   t = p: the parent's log-softmax row at p − 1 (same prefix), read at the child's token;
+ *   t = p: the parent's final-norm row h at p − 1 and its log-sum-exp (same prefix): h·W_U[x_p] − logΣexp;
  *   t > p: the program's log-probabilities, from logits at the new positions p..T−2.
  */
 import {
@@ -16,6 +16,8 @@ import {
   greater,
   GraphError,
   input,
+  mul,
+  reduceSum,
   reshape,
   slice,
   unsqueeze,
@@ -38,8 +40,10 @@ export interface PrefixCache {
   hooks: Record<string, Float32Array>;
   /** [T−1]: log p(x_t | x_<t) for t = 1..T−1. */
   logprobs: Float32Array;
-  /** [T−1, V]: log p(· | x_≤t) for t = 0..T−2. */
-  logprobRows: Float32Array;
+  /** [T−1, D]: the final norm's rows h_t for t = 0..T−2. */
+  normalized: Float32Array;
+  /** [T−1]: log Σ_v exp(h_t·W_U[v]) for t = 0..T−2, so that log p(v | x_≤t) = h_t·W_U[v] − logSumExp_t. */
+  logSumExp: Float32Array;
 }
 
 const isPattern = (hook: string): boolean => hook.endsWith('attn.hook_pattern');
@@ -49,7 +53,9 @@ const isPattern = (hook: string): boolean => hook.endsWith('attn.hook_pattern');
  * `positions` [R] of the R new tokens, the slots that place them, the parents' cached keys and values
  * `cache.keys.L`, `cache.values.L` [C,KV·Dh] (C = parents·T rows), `logitRows` [L] and `next` [L] (the rows
  * whose next token enters the xent, and that token), `lastRows` [B] (each child's last row, for a logit
- * target), `parents` [B] and the parents' hooks the target reads. Outputs: `target` [B] and `logprobs` [L].
+ * target), `parents` [B], the parents' hooks the target reads, and per child `previous` [B,D] and
+ * `previousToken` [B] (its parent's final-norm row at p − 1 and its token at p). Outputs: `target` [B],
+ * `logprobs` [L] and `labelLogits` [B] (previous·W_U[previousToken], the logit of the child's new token).
  * Undefined when the target reads logits other than at the last position.
  */
 export function incrementalProgram(
@@ -79,8 +85,9 @@ export function incrementalProgram(
       rowSlots: input('rowSlots', 'int64', ['R']),
     },
   });
-  if (!result.normalized || !result.unembed) throw new GraphError('the model build returned no logits');
-  const { normalized, unembed } = result; // [1,R,D]
+  if (!result.normalized || !result.unembed || !result.unembedding)
+    throw new GraphError('the model build returned no logits');
+  const { normalized, unembed, unembedding } = result; // [1,R,D]
 
   // The target reads its hooks over each child's whole sequence, cached positions from the parent: rows of
   // [parent rows; new rows] at the key slots, gathered only at the positions it reads.
@@ -112,7 +119,10 @@ export function incrementalProgram(
   const logitRows = input('logitRows', 'int64', ['L']);
   const next = reshape(input('next', 'int64', ['L']), [1, 'L']);
   const logprobs = nextLogProbs(gather(normalized, logitRows, 1), next, unembed, V); // [1,L]
-  return { target: value, logprobs: reshape(logprobs, ['L']) };
+  const previous = input('previous', 'float32', ['B', model.config.hidden]);
+  const previousToken = input('previousToken', 'int64', ['B']);
+  const labelLogits = reduceSum(mul(previous, gather(unembedding, previousToken)), [1]); // [B]
+  return { target: value, logprobs: reshape(logprobs, ['L']), labelLogits };
 }
 
 /** KV·Dh: the width of a block's cached keys. */
@@ -150,11 +160,14 @@ export function packChildren(
   children: readonly PackedChild[],
   {
     length: T,
-    vocab,
+    hidden: D,
     layers,
     hooks,
-  }: { length: number; vocab: number; layers: number; hooks: readonly string[] },
-): { feeds: Record<string, HostTensor>; xents(logprobs: Float32Array): number[] } {
+  }: { length: number; hidden: number; layers: number; hooks: readonly string[] },
+): {
+  feeds: Record<string, HostTensor>;
+  xents(out: { logprobs: Float32Array; labelLogits: Float32Array }): number[];
+} {
   const parents: PrefixCache[] = [];
   const parentIndex = new Map<PrefixCache, number>();
   for (const c of children)
@@ -174,13 +187,19 @@ export function packChildren(
   const lastRows: number[] = [];
   const parentOf: number[] = [];
   const known: number[] = []; // per child: Σ of its log-probabilities taken from the parent
+  const previous = new Float32Array(children.length * D); // zero where p = 0 (no xent term at t = p)
+  const previousToken: number[] = [];
   children.forEach((child, b) => {
     const m = parentIndex.get(child.parent) as number;
     const p = child.position;
     if (child.ids.length !== T) throw new GraphError(`a child has ${child.ids.length} tokens, expected ${T}`);
     let sum = 0;
     for (let t = 1; t < p; t++) sum += child.parent.logprobs[t - 1] as number;
-    if (p >= 1) sum += child.parent.logprobRows[(p - 1) * vocab + (child.ids[p] as number)] as number;
+    if (p >= 1) {
+      sum -= child.parent.logSumExp[p - 1] as number; // + the logit of x_p, from the program's labelLogits
+      previous.set(child.parent.normalized.subarray((p - 1) * D, p * D), b * D);
+    }
+    previousToken.push(p >= 1 ? (child.ids[p] as number) : 0);
     known.push(sum);
     parentOf.push(m);
     for (let t = 0; t < T; t++) {
@@ -213,6 +232,8 @@ export function packChildren(
     next: int64(next, [L]),
     lastRows: int64(lastRows, [B]),
     parents: int64(parentOf, [B]),
+    previous: { dtype: 'float32', shape: [B, D], data: previous },
+    previousToken: int64(previousToken, [B]),
   };
   for (let l = 0; l < layers; l++)
     for (const kind of ['keys', 'values'] as const) {
@@ -228,10 +249,11 @@ export function packChildren(
   }
   return {
     feeds,
-    xents(logprobs) {
+    xents({ logprobs, labelLogits }) {
       const sums = [...known];
       let r = 0;
       children.forEach((child, b) => {
+        if (child.position >= 1) sums[b]! += labelLogits[b] as number;
         for (let t = Math.max(child.position, 0); t < T - 1; t++) sums[b]! += logprobs[r++] as number;
       });
       return sums.map((s) => -s / (T - 1));
@@ -246,7 +268,7 @@ export function packChildren(
 export async function evaluatePacked(
   session: Session,
   children: readonly PackedChild[],
-  shape: { length: number; vocab: number; layers: number; hooks: readonly string[]; maxRows: number },
+  shape: { length: number; hidden: number; layers: number; hooks: readonly string[]; maxRows: number },
 ): Promise<{ target: number[]; xent: number[] }> {
   const rowsOf = (c: PackedChild) => shape.length - c.position;
   const total = children.reduce((s, c) => s + rowsOf(c), 0);
@@ -267,7 +289,12 @@ export async function evaluatePacked(
     for (const name of session.inputNames) needed[name] = feeds[name] as HostTensor;
     const out = await session.run(needed);
     target.push(...Array.from(out['target']?.data as Float32Array, Number));
-    xent.push(...xents(out['logprobs']?.data as Float32Array));
+    xent.push(
+      ...xents({
+        logprobs: out['logprobs']?.data as Float32Array,
+        labelLogits: out['labelLogits']?.data as Float32Array,
+      }),
+    );
   }
   return { target, xent };
 }

@@ -249,8 +249,9 @@ function positionRows(x: Node): Node {
  *
  * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
  * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, `logprobs` [B,T−1] (log p(token_t | prefix) for
- * t = 1..T−1), `logprobRows` [B,T−1,V] (log p(· | tokens ≤ t) for t = 0..T−2) and `cache.hook.NAME` for
- * each hook the target reads.
+ * t = 1..T−1), `normalized` [B,T−1,D] and `logSumExp` [B,T−1] (the final norm's rows h_t and log Σ_v exp ℓ_v
+ * of their logits, t = 0..T−2: log p(v | tokens ≤ t) = h_t·W_U[v] − logSumExp_t for any token v, without
+ * keeping [T−1,V] log-probabilities per sequence) and `cache.hook.NAME` for each hook the target reads.
  */
 export function gradientProgram(model: Model, target: Target, options: ProgramOptions): Record<string, Node> {
   const { length: T, fixedPrefix, topk, banned } = options;
@@ -263,7 +264,8 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const { normalized, unembed, unembedding } = head(result);
   const value = targetValue(target, result, unembed(rows(normalized, T - 1, T)), T);
   const predicting = rows(normalized, 0, T - 1); // [B,T−1,D]: the rows whose next tokens the xent reads
-  const logprobRows = logSoftmax(unembed(predicting), -1); // [B,T−1,V]
+  const logits = unembed(predicting); // [B,T−1,V]
+  const logprobRows = logSoftmax(logits, -1); // [B,T−1,V]
   const next = rows(ids, 1, T); // [B,T−1]
   const logprobs = squeeze(gatherElements(logprobRows, unsqueeze(next, [2]), 2), [2]); // [B,T−1]
   const xent = neg(reduceMean(logprobs, [1])); // [B]
@@ -296,7 +298,10 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   };
   if (!options.cache) return outputs;
   outputs['logprobs'] = logprobs;
-  outputs['logprobRows'] = logprobRows;
+  outputs['normalized'] = predicting;
+  // ℓ_0 − log p(0 | ·) = log Σ exp ℓ, read off the first vocabulary entry.
+  const first = (x: Node) => squeeze(slice(x, [2], [0], [1]), [2]);
+  outputs['logSumExp'] = sub(first(logits), first(logprobRows));
   result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
   result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
   for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
