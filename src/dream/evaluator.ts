@@ -144,6 +144,7 @@ export class ModelEvaluator implements EpoEvaluator {
     const compileOptions: Omit<CompileOptions, 'outputs'> = {
       shareWeights: true,
       memoryArena: false,
+      ...(process.env['PROF'] && { profilePrefix: process.env['PROF'] }),
       ...(options.threads && { threads: options.threads }),
     };
     const incremental =

@@ -143,7 +143,7 @@ function positionSlice(node: Node, standIn: Node, view: PositionView, length: nu
 }
 
 /** Vocabulary entries per block of logits formed at once when only next-token log-probabilities are needed. */
-export const VOCAB_BLOCK = 8192;
+export const VOCAB_BLOCK = 4096;
 
 /**
  * log p(next | row) [B,L] for final-norm rows `hidden` [B,L,D] and int64 `next` [B,L], forming the logits

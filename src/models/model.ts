@@ -3,14 +3,20 @@ import {
   concat,
   constant,
   dimProduct,
+  div,
+  expand,
   gather,
   GraphError,
   isFloat,
+  lessOrEqual,
   matmul,
   reshape,
   slice,
+  softmax,
   transpose,
   transposeLast2,
+  unsqueeze,
+  where,
   type Dim,
   type Node,
 } from '../graph/index.ts';
@@ -272,34 +278,39 @@ function prefixAttend(cache: KeyValueCache, positions: Node): Attend {
 }
 
 /**
- * Attention of packed sequences: each sequence's T keys and values are gathered from the cached rows and the
- * new ones, its queries from the new rows (zero where cached), attention runs over [B,H,T,T], and the outputs
- * of the new rows are gathered back into one row [1,R,H·Dh].
+ * Attention of packed sequences, heads first so that no [B,T,…] tensor is transposed: per head, the rows of
+ * [cached; new] keys and values [n,C+R,Dh] are gathered into each sequence's T positions [n,B,T,Dh] (queries
+ * from the new rows, zero where cached), attention runs over [H,B,T,T], and the outputs of the new rows are
+ * gathered back into one row [1,R,H·Dh]. The pattern is [B,H,T,T], as a hook reads it.
  */
 function packedAttend(packed: PackedSequences): Attend {
   const T = packed.length;
   const t = arange(0, T); // every sequence holds positions 0..T−1
+  const visible = lessOrEqual(unsqueeze(t, [0]), unsqueeze(t, [1])); // [T,T]: key s ≤ query t
   return (layer, q, k, v) => {
-    const [, H, , Dh] = q.shape as [Dim, number, Dim, number];
+    const [, H, R, Dh] = q.shape as [Dim, number, Dim, number];
     const KV = k.shape[1] as number;
-    const perSequence = (rows: Node, slots: Node, heads: number) =>
-      splitHeads(gather(rows, slots), heads, Dh); // [B,T,n·Dh] → [B,n,T,Dh]
-    const keys = perSequence(concat([packed.keys[layer] as Node, headRows(k)], 0), packed.keySlots, KV);
-    const values = perSequence(concat([packed.values[layer] as Node, headRows(v)], 0), packed.keySlots, KV);
-    const zero = constant(new Float32Array(H * Dh), [1, H * Dh]);
-    const queries = perSequence(concat([zero, headRows(q)], 0), packed.querySlots, H); // [B,H,T,Dh]
-    const { out, pattern } = attention(queries, keys, values, t, t);
-    const [B] = out.shape as [Dim];
-    const perRow = reshape(mergeHeads(out), [dimProduct([B, T]), H * Dh]); // [B·T,H·Dh]
-    const R = packed.rowSlots.shape[0] as Dim;
-    return { out: reshape(gather(perRow, packed.rowSlots), [1, R, H * Dh]), pattern }; // [1,R,H·Dh]
+    const [B] = packed.keySlots.shape as [Dim];
+    const newRows = (x: Node, n: number) => reshape(x, [n, R, Dh]); // [1,n,R,Dh] → [n,R,Dh]
+    const perSequence = (cached: Node, x: Node) => {
+      const C = cached.shape[0] as Dim;
+      const heads = transpose(reshape(cached, [C, KV, Dh]), [1, 0, 2]); // [KV,C,Dh]
+      const gathered = gather(concat([heads, newRows(x, KV)], 1), packed.keySlots, 1); // [KV,B,T,Dh]
+      if (KV === H) return gathered;
+      // Query head h reads kv head ⌊h/(H/KV)⌋ (Hugging Face's repeat_kv).
+      const flat = reshape(gathered, [KV, 1, dimProduct([B, T, Dh])]);
+      return reshape(expand(flat, [KV, H / KV, dimProduct([B, T, Dh])]), [H, B, T, Dh]); // [H,B,T,Dh]
+    };
+    const keys = perSequence(packed.keys[layer] as Node, k);
+    const values = perSequence(packed.values[layer] as Node, v);
+    const zero = constant(new Float32Array(H * Dh), [H, 1, Dh]);
+    const queries = gather(concat([zero, newRows(q, H)], 1), packed.querySlots, 1); // [H,B,T,Dh]
+    const scores = div(matmul(queries, transposeLast2(keys)), Math.sqrt(Dh)); // [H,B,T,T]
+    const pattern = softmax(where(visible, scores, -Infinity), -1);
+    const out = reshape(matmul(pattern, values), [H, dimProduct([B, T]), Dh]); // [H,B·T,Dh]
+    const rows = transpose(gather(out, packed.rowSlots, 1), [1, 0, 2]); // [R,H,Dh]
+    return { out: reshape(rows, [1, R, H * Dh]), pattern: transpose(pattern, [1, 0, 2, 3]) }; // [1,R,H·Dh]
   };
-}
-
-/** [1,n,R,Dh] → [R,n·Dh]: the heads of each row side by side, as the packed caches hold them. */
-export function headRows(x: Node): Node {
-  const [, n, R, Dh] = x.shape as [Dim, number, Dim, number];
-  return reshape(transpose(x, [0, 2, 1, 3]), [R, n * Dh]); // [1,R,n,Dh] → [R,n·Dh]
 }
 
 /** [B,T,n·Dh] → [B,n,T,Dh]: the features of each head, heads before positions. */
