@@ -130,10 +130,12 @@ export class ModelEvaluator implements EpoEvaluator {
 
   static async create(model: Model, target: Target, options: EvaluatorOptions): Promise<ModelEvaluator> {
     const fixedPrefix = options.bos === undefined ? 0 : 1;
+    const allowed = options.banned.filter((b) => !b).length;
+    const topk = Math.min(options.topk, allowed); // a banned token is never proposed
     const program: ProgramOptions = {
       length: options.seqLen + fixedPrefix,
       fixedPrefix,
-      topk: options.topk,
+      topk,
       banned: options.banned,
       argmax: options.argmax ?? true,
       cache: options.evaluation === 'incremental',
@@ -158,7 +160,7 @@ export class ModelEvaluator implements EpoEvaluator {
       model,
       target,
       options.seqLen,
-      options.topk,
+      topk,
       options.bos,
       program,
       compileOptions,
@@ -250,12 +252,24 @@ export class ModelEvaluator implements EpoEvaluator {
       ids: this.feed(prompts),
       penalties: { dtype: 'float32', shape: [prompts.length], data: Float32Array.from(penalties) },
     });
-    const indices = out['topk']?.data as Int32Array;
     const per = this.seqLen * this.topk;
+    const indices = (out['topk']?.data as Int32Array | undefined) ?? this.everyAllowed(prompts.length);
     const topk = prompts.map((_, b) => indices.slice(b * per, (b + 1) * per));
     const result = { target: numbers(out['target']), xent: numbers(out['xent']), topk };
     if (!this.incremental) return result;
     return { ...result, caches: prompts.map((_, b) => this.cacheOf(out, b)) };
+  }
+
+  /** Where the top-k takes every allowed token (ranksAll), each position's: those tokens in id order. */
+  private everyAllowed(prompts: number): Int32Array {
+    const allowed = this.program.banned.flatMap((banned, id) => (banned ? [] : [id]));
+    const one = Int32Array.from(
+      { length: this.seqLen * this.topk },
+      (_, i) => allowed[i % this.topk] as number,
+    );
+    const all = new Int32Array(prompts * one.length);
+    for (let b = 0; b < prompts; b++) all.set(one, b * one.length);
+    return all;
   }
 
   /** Member b's slice of every cache output of the gradient program (copied, so the batch can go). */

@@ -247,6 +247,9 @@ function positionRows(x: Node): Node {
  * (which forms several more [B,T−1,V] buffers). TopK ranks each row by itself, so a row is scaled by
  * (T−1)/λ_b > 0 where that moves the scaling from the vocabulary axis onto ∂/∂embedding.
  *
+ * Where the top-k takes every allowed token (ranksAll), there is nothing to rank: no backward pass, no TopK
+ * and no `topk` output.
+ *
  * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
  * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, `logprobs` [B,T−1] (log p(token_t | prefix) for
  * t = 1..T−1), `normalized` [B,T−1,D] and `logSumExp` [B,T−1] (the final norm's rows h_t and log Σ_v exp ℓ_v
@@ -259,8 +262,13 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   if (banned.length !== V) throw new GraphError(`banned mask has ${banned.length} rows, the model ${V}`);
   const ids = input('ids', 'int64', ['B', T]);
   const penalties = input('penalties', 'float32', ['B']);
+  const ranked = !ranksAll(options);
   const offset = expand(scalar(0), ['B', T, D]); // [B,T,D], differentiated against
-  const result = model.build({ tokens: ids, embeddingOffset: offset, hooks: target.hooks });
+  const result = model.build({
+    tokens: ids,
+    ...(ranked && { embeddingOffset: offset }),
+    hooks: target.hooks,
+  });
   const { normalized, unembed, unembedding } = head(result);
   const value = targetValue(target, result, unembed(rows(normalized, T - 1, T)), T);
   const predicting = rows(normalized, 0, T - 1); // [B,T−1,D]: the rows whose next tokens the xent reads
@@ -269,6 +277,19 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const next = rows(ids, 1, T); // [B,T−1]
   const logprobs = squeeze(gatherElements(logprobRows, unsqueeze(next, [2]), 2), [2]); // [B,T−1]
   const xent = neg(reduceMean(logprobs, [1])); // [B]
+  const outputs: Record<string, Node> = { target: value, xent };
+  if (options.cache) {
+    outputs['logprobs'] = logprobs;
+    outputs['normalized'] = predicting;
+    // ℓ_0 − log p(0 | ·) = log Σ exp ℓ, read off the first vocabulary entry.
+    const first = (x: Node) => squeeze(slice(x, [2], [0], [1]), [2]);
+    outputs['logSumExp'] = sub(first(logits), first(logprobRows));
+    result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
+    result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
+    for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
+  }
+  if (!ranked) return outputs;
+
   const perRow = (x: Node) => reshape(x, ['B', 1, 1]);
   const softmaxMinusLabel = sub(matmul(exp(logprobRows), unembedding), gather(unembedding, next)); // [B,T−1,D]
   const dPredicting = stopGradient(mul(perRow(div(penalties, T - 1)), softmaxMinusLabel));
@@ -291,19 +312,14 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
     [V],
   );
   const favour = sub(add(optimized.labels, mask), result.tokenGradient(optimized.rows)); // [B,T−prefix,V]
-  const outputs: Record<string, Node> = {
-    target: value,
-    xent,
-    topk: cast(topkIndices(favour, topk, -1), 'int32'), // [B,T−prefix,k], int32 for the host
-  };
-  if (!options.cache) return outputs;
-  outputs['logprobs'] = logprobs;
-  outputs['normalized'] = predicting;
-  // ℓ_0 − log p(0 | ·) = log Σ exp ℓ, read off the first vocabulary entry.
-  const first = (x: Node) => squeeze(slice(x, [2], [0], [1]), [2]);
-  outputs['logSumExp'] = sub(first(logits), first(logprobRows));
-  result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
-  result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
-  for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
+  outputs['topk'] = cast(topkIndices(favour, topk, -1), 'int32'); // [B,T−prefix,k], int32 for the host
   return outputs;
 }
+
+/**
+ * Whether the top-k takes every token that may be proposed: children draw uniformly from it, so the ranking
+ * is moot, and the gradient program skips the backward pass and TopK (each position's top-k is then the
+ * allowed tokens in id order). stories260K at the default top-k 512 allows 509 of its 512 tokens.
+ */
+export const ranksAll = ({ topk, banned }: Pick<ProgramOptions, 'topk' | 'banned'>): boolean =>
+  topk >= banned.filter((b) => !b).length;

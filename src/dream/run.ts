@@ -3,7 +3,15 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } fr
 import { join } from 'node:path';
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
-import { initEpo, stepEpo, type Candidate, type EpoState, type IterationRecord, type Member } from './epo.ts';
+import {
+  initEpo,
+  stepEpo,
+  type Candidate,
+  type EpoHooks,
+  type EpoState,
+  type IterationRecord,
+  type Member,
+} from './epo.ts';
 import { defaultEvaluation, defaultThreads, ModelEvaluator, type Evaluation } from './evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
@@ -149,7 +157,8 @@ export async function resumeDream(
   );
 }
 
-function resolveBos(model: Model, options: EpoOptions): number | null {
+/** The BOS id a run puts before the optimized tokens, or null (options.bos, else the tokenizer's default). */
+export function resolveBos(model: Model, options: EpoOptions): number | null {
   const tokenizer = model.tokenizer;
   const wanted = options.bos ?? tokenizer?.addsBosByDefault ?? false;
   if (!wanted) return null;
@@ -167,19 +176,19 @@ function encodePrompt(model: Model, text: string, seqLen: number): number[] {
   return ids;
 }
 
-async function execute(
-  request: DreamRequest,
-  options: EpoOptions,
+/**
+ * What a run steps EPO with: the evaluator, the tokens it may propose, and the round-trip check where asked
+ * for. Resolves `options.topk` (the evaluator caps it at the tokens that may be proposed: stories260K allows
+ * 509 of 512) and `options.threads` (part of what makes a run replay, so run.json records the one used) in
+ * place.
+ */
+export async function openEvaluator(
+  model: Model,
   target: Target,
+  options: EpoOptions,
   bos: number | null,
-  start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
-  previous?: RunSummary,
-): Promise<RunSummary> {
-  const { model, outDir } = request;
+): Promise<{ evaluator: ModelEvaluator; allowed: number[]; hooks: EpoHooks }> {
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
-  // top-k is capped at the number of tokens that may be proposed (stories260K allows 509 of 512).
-  options.topk = Math.min(options.topk, policy.allowed.length);
-  // The thread count is part of what makes a run replay, so run.json records the one used.
   options.threads ??= defaultThreads(model.config);
   const evaluator = await ModelEvaluator.create(model, target, {
     seqLen: options.seqLen,
@@ -190,9 +199,23 @@ async function execute(
     evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
     argmax: false,
   });
+  options.topk = evaluator.topk;
   const tokenizer = model.tokenizer;
   const hooks =
     options.roundTrip && tokenizer ? { accept: (ids: readonly number[]) => roundTrips(tokenizer, ids) } : {};
+  return { evaluator, allowed: policy.allowed, hooks };
+}
+
+async function execute(
+  request: DreamRequest,
+  options: EpoOptions,
+  target: Target,
+  bos: number | null,
+  start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
+  previous?: RunSummary,
+): Promise<RunSummary> {
+  const { model, outDir } = request;
+  const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos);
   const historyPath = join(outDir, 'history.jsonl');
   const started = performance.now();
   let seconds = previous?.seconds ?? 0;
@@ -200,7 +223,7 @@ async function execute(
   const frontierPool: Candidate[] =
     previous?.frontier.map(({ ids, target, xent }) => ({ ids, target, xent })) ?? [];
   try {
-    const state = await start(evaluator, policy.allowed);
+    const state = await start(evaluator, allowed);
     frontierPool.push(...state.population);
     while (state.iter < options.iters) {
       if (request.shouldStop?.()) break;

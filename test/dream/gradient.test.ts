@@ -102,3 +102,34 @@ describe.each([
     }
   });
 });
+
+describe('a top-k that takes every allowed token', () => {
+  it('is those tokens at every position, ranked by nothing, with the target and xent still evaluated', async () => {
+    const model = await loadModel('../shared/fixtures/gpt-neox-tiny-random');
+    const V = model.config.vocabSize;
+    const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN });
+    const banned = Array.from({ length: V }, (_, v) => v % 7 === 0);
+    const allowed = banned.flatMap((b, v) => (b ? [] : [v]));
+    const prompts = [Array.from({ length: SEQ_LEN }, (_, i) => allowed[i * 11]!)];
+    const options = { seqLen: SEQ_LEN, banned, threads: 1 };
+    const everything = await ModelEvaluator.create(model, target, { ...options, topk: V });
+    const ranked = await ModelEvaluator.create(model, target, { ...options, topk: allowed.length - 1 });
+    try {
+      expect(everything.topk).toBe(allowed.length);
+      const all = await everything.gradient(prompts, [1]);
+      const some = await ranked.gradient(prompts, [1]);
+      expect(Array.from(all.topk[0]!)).toEqual(Array.from({ length: SEQ_LEN }, () => allowed).flat());
+      expect(all.target[0]).toBeCloseTo(some.target[0]!, 5);
+      expect(all.xent[0]).toBeCloseTo(some.xent[0]!, 5);
+      // The ranked top-k leaves out one allowed token per position: the least favoured one.
+      for (let i = 0; i < SEQ_LEN; i++) {
+        const row = some.topk[0]!.subarray(i * (allowed.length - 1), (i + 1) * (allowed.length - 1));
+        expect(new Set(row).size).toBe(allowed.length - 1);
+        expect(Array.from(row).every((v) => !banned[v])).toBe(true);
+      }
+    } finally {
+      await everything.dispose();
+      await ranked.dispose();
+    }
+  });
+});
