@@ -28,6 +28,8 @@ export interface EvaluatorOptions {
    * stay within it. See ACTIVATION_BYTES_PER_RUN.
    */
   activationBytesPerRun?: number;
+  /** Write ONNX Runtime's profile of each program (JSON, Chrome trace format) to files with this prefix. */
+  profilePrefix?: string;
 }
 
 /**
@@ -146,7 +148,7 @@ export class ModelEvaluator implements EpoEvaluator {
     const compileOptions: Omit<CompileOptions, 'outputs'> = {
       shareWeights: true,
       memoryArena: false,
-      ...(process.env['PROF'] && { profilePrefix: process.env['PROF'] }),
+      ...(options.profilePrefix && { profilePrefix: options.profilePrefix }),
       ...(options.threads && { threads: options.threads }),
     };
     const incremental =

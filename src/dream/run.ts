@@ -64,6 +64,11 @@ export interface DreamRequest {
   initial?: string;
   outDir: string;
   onProgress?: (progress: DreamProgress) => void;
+  /**
+   * Profile each compiled program with ONNX Runtime's profiler: `DIR/ort-profile_<time>.json` per program
+   * (Chrome trace format), written when the run ends.
+   */
+  profile?: boolean;
   /** Checked between iterations: true ends the run cleanly, everything written. */
   shouldStop?: () => boolean;
 }
@@ -187,6 +192,7 @@ export async function openEvaluator(
   target: Target,
   options: EpoOptions,
   bos: number | null,
+  profilePrefix?: string,
 ): Promise<{ evaluator: ModelEvaluator; allowed: number[]; hooks: EpoHooks }> {
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
   options.threads ??= defaultThreads(model.config);
@@ -198,6 +204,7 @@ export async function openEvaluator(
     threads: options.threads,
     evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
     argmax: false,
+    ...(profilePrefix && { profilePrefix }),
   });
   options.topk = evaluator.topk;
   const tokenizer = model.tokenizer;
@@ -215,7 +222,8 @@ async function execute(
   previous?: RunSummary,
 ): Promise<RunSummary> {
   const { model, outDir } = request;
-  const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos);
+  const profilePrefix = request.profile ? join(outDir, 'ort-profile') : undefined;
+  const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos, profilePrefix);
   const historyPath = join(outDir, 'history.jsonl');
   const started = performance.now();
   let seconds = previous?.seconds ?? 0;

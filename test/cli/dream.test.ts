@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,18 @@ describe('reverie dream', () => {
     expect(summary.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(summary.frontier.length).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(10);
+  });
+
+  it('writes ONNX Runtime profiles of its programs with --profile', () => {
+    const out = join(dir, 'profiled');
+    const result = reverie('dream', '--iters', '2', '--profile', '--out', out);
+    expect(result.status, result.stderr).toBe(0);
+    const profiles = readdirSync(out).filter((f) => /^ort-profile_.*\.json$/.test(f));
+    expect(profiles).toHaveLength(2); // the gradient and the incremental fitness programs
+    for (const file of profiles) {
+      const events = JSON.parse(readFileSync(join(out, file), 'utf8')) as { cat: string; name: string }[];
+      expect(events.some((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'))).toBe(true);
+    }
   });
 
   it('stops at the time limit with everything written', () => {

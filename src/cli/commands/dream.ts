@@ -45,6 +45,7 @@ Options:
       --evaluation E       how children are evaluated: incremental (from the parent's cached prefix),
                            full, or auto (default: the faster for the model; run.json says which)
       --out DIR            where to write the run
+      --profile            also write ONNX Runtime's profile of each program to DIR/ort-profile_*.json
       --json               print run.json at the end instead of the frontier table`;
 
 function epoOptions(values: Record<string, unknown>): Partial<EpoOptions> {
@@ -125,6 +126,7 @@ export const dreamCommand: Command = {
     threads: { type: 'string' },
     evaluation: { type: 'string' },
     out: { type: 'string' },
+    profile: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(values) {
@@ -150,6 +152,7 @@ export const dreamCommand: Command = {
     const common = {
       model,
       modelSha256,
+      profile: values.profile === true,
       shouldStop: () => interrupted,
     };
     try {
