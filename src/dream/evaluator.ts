@@ -52,12 +52,14 @@ export function defaultThreads(config: ModelConfig): number {
 
 /**
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
- * allocated and returned with each run, so they set the transient part of a run's memory. A token row
- * through the model costs about a block of logits (the log-softmax is computed in place), two MLP-wide and
- * six model-wide vectors; a row of the gradient program about four vocabulary-wide vectors at its peak (the
- * log-softmax, the labels' term, the token gradient, and the logits or the softmax before them).
+ * allocated and returned with each run, so they set the transient part of a run's memory — and more than
+ * that: the C allocator keeps freed buffers under its mmap threshold (32 MiB at most) for reuse, so the
+ * process's peak grows with them (`npm run bench -- memory`: 1002–1018 MiB at 64 MiB, 1103–1105 at 96).
+ * A token row through the model costs about a block of logits (the log-softmax is computed in place), two
+ * MLP-wide and six model-wide vectors; a row of the gradient program about four vocabulary-wide vectors
+ * (the log-softmax, the labels' term, the token gradient, and the logits or the softmax before them).
  */
-const ACTIVATION_BYTES_PER_RUN = 96 * 2 ** 20;
+const ACTIVATION_BYTES_PER_RUN = 64 * 2 ** 20;
 
 /** Bytes per token row of a fitness run and of a gradient run (see ACTIVATION_BYTES_PER_RUN). */
 function bytesPerRow(config: ModelConfig): { fitness: number; gradient: number } {

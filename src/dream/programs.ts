@@ -143,7 +143,7 @@ function positionSlice(node: Node, standIn: Node, view: PositionView, length: nu
 }
 
 /** Vocabulary entries per block of logits formed at once when only next-token log-probabilities are needed. */
-export const VOCAB_BLOCK = 4096;
+export const VOCAB_BLOCK = 8192;
 
 /**
  * log p(next | row) [B,L] for final-norm rows `hidden` [B,L,D] and int64 `next` [B,L], forming the logits
@@ -302,16 +302,16 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const labelWeight = perRow(cast(positive, 'float32')); // 1, or 0 where λ_b = 0
   const embeddingWeight = perRow(where(positive, div(scalar(T - 1), penalties), 1)); // (T−1)/λ_b, or 1
   const scaled = mul(dEmbedding, embeddingWeight); // [B,T,D]
-  const labels = mul(logprobRows, labelWeight); // [B,T−1,V], for positions 1..T−1
-  const optimized =
-    fixedPrefix === 0
-      ? { labels: pad(labels, [0, 1, 0, 0, 0, 0]), rows: scaled } // position 0 has no label term
-      : { labels: rows(labels, fixedPrefix - 1, T - 1), rows: rows(scaled, fixedPrefix, T) };
+  // Position 0 has no label term; the padding comes first so that the weighting can run in its buffer.
+  const labelRows =
+    fixedPrefix === 0 ? pad(logprobRows, [0, 1, 0, 0, 0, 0]) : rows(logprobRows, fixedPrefix - 1, T - 1);
+  const labels = mul(labelRows, labelWeight); // [B,T−prefix,V]
+  const optimizedRows = fixedPrefix === 0 ? scaled : rows(scaled, fixedPrefix, T);
   const mask = constant(
     banned.map((b) => (b ? -Infinity : 0)),
     [V],
   );
-  const favour = sub(add(optimized.labels, mask), result.tokenGradient(optimized.rows)); // [B,T−prefix,V]
+  const favour = sub(add(labels, mask), result.tokenGradient(optimizedRows)); // [B,T−prefix,V]
   outputs['topk'] = cast(topkIndices(favour, topk, -1), 'int32'); // [B,T−prefix,k], int32 for the host
   return outputs;
 }
