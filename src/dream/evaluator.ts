@@ -35,8 +35,8 @@ export interface EvaluatorOptions {
 /**
  * The evaluation EPO uses for a model by default: incremental. It does about half the FLOPs of full
  * evaluation, and its extra work (gathers per block, cache transfers) costs less than the positions it
- * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is ~1.5× faster
- * on the Pythia-70m shape, 1.0–1.2× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP a token).
+ * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is 1.6–1.7× faster
+ * on the Pythia-70m shape, ~1.3× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP a token).
  * The choice depends on nothing but the model, so that runs replay exactly.
  */
 export const defaultEvaluation = (_config: ModelConfig): Evaluation => 'incremental';
@@ -54,7 +54,7 @@ export function defaultThreads(config: ModelConfig): number {
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
  * allocated and returned with each run, so they set the transient part of a run's memory — and more than
  * that: the C allocator keeps freed buffers under its mmap threshold (32 MiB at most) for reuse, so the
- * process's peak grows with them (`npm run bench -- memory`: 1002–1018 MiB at 64 MiB, 1103–1105 at 96).
+ * process's peak grows with them (`npm run bench -- memory`: 1002–1033 MiB at 64 MiB, 1100–1210 at 96).
  * A token row through the model costs about a block of logits (the log-softmax is computed in place), two
  * MLP-wide and six model-wide vectors; a row of the gradient program about four vocabulary-wide vectors
  * (the log-softmax, the labels' term, the token gradient, and the logits or the softmax before them).
