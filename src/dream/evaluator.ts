@@ -264,7 +264,7 @@ export class ModelEvaluator implements EpoEvaluator {
     return { ...result, caches: prompts.map((_, b) => this.cacheOf(out, b)) };
   }
 
-  /** Where the top-k takes every allowed token (ranksAll), each position's: those tokens in id order. */
+  /** Where the top-k takes every allowed token (topkTakesAll), each position's: those tokens in id order. */
   private everyAllowed(prompts: number): Int32Array {
     const allowed = this.program.banned.flatMap((banned, id) => (banned ? [] : [id]));
     const one = Int32Array.from(

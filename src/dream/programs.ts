@@ -247,7 +247,7 @@ function positionRows(x: Node): Node {
  * (which forms several more [B,T−1,V] buffers). TopK ranks each row by itself, so a row is scaled by
  * (T−1)/λ_b > 0 where that moves the scaling from the vocabulary axis onto ∂/∂embedding.
  *
- * Where the top-k takes every allowed token (ranksAll), there is nothing to rank: no backward pass, no TopK
+ * Where the top-k takes every allowed token (topkTakesAll), there is nothing to rank: no backward pass, no TopK
  * and no `topk` output.
  *
  * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
@@ -262,7 +262,7 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   if (banned.length !== V) throw new GraphError(`banned mask has ${banned.length} rows, the model ${V}`);
   const ids = input('ids', 'int64', ['B', T]);
   const penalties = input('penalties', 'float32', ['B']);
-  const ranked = !ranksAll(options);
+  const ranked = !topkTakesAll(options);
   const offset = expand(scalar(0), ['B', T, D]); // [B,T,D], differentiated against
   const result = model.build({
     tokens: ids,
@@ -321,5 +321,5 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
  * is moot, and the gradient program skips the backward pass and TopK (each position's top-k is then the
  * allowed tokens in id order). stories260K at the default top-k 512 allows 509 of its 512 tokens.
  */
-export const ranksAll = ({ topk, banned }: Pick<ProgramOptions, 'topk' | 'banned'>): boolean =>
+export const topkTakesAll = ({ topk, banned }: Pick<ProgramOptions, 'topk' | 'banned'>): boolean =>
   topk >= banned.filter((b) => !b).length;
