@@ -3,20 +3,14 @@ import {
   concat,
   constant,
   dimProduct,
-  div,
-  expand,
   gather,
   GraphError,
   isFloat,
-  lessOrEqual,
   matmul,
   reshape,
   slice,
-  softmax,
   transpose,
   transposeLast2,
-  unsqueeze,
-  where,
   type Dim,
   type Node,
 } from '../graph/index.ts';
@@ -286,7 +280,6 @@ function prefixAttend(cache: KeyValueCache, positions: Node): Attend {
 function packedAttend(packed: PackedSequences): Attend {
   const T = packed.length;
   const t = arange(0, T); // every sequence holds positions 0..T−1
-  const visible = lessOrEqual(unsqueeze(t, [0]), unsqueeze(t, [1])); // [T,T]: key s ≤ query t
   return (layer, q, k, v) => {
     const [, H, R, Dh] = q.shape as [Dim, number, Dim, number];
     const KV = k.shape[1] as number;
@@ -295,21 +288,17 @@ function packedAttend(packed: PackedSequences): Attend {
     const perSequence = (cached: Node, x: Node) => {
       const C = cached.shape[0] as Dim;
       const heads = transpose(reshape(cached, [C, KV, Dh]), [1, 0, 2]); // [KV,C,Dh]
-      const gathered = gather(concat([heads, newRows(x, KV)], 1), packed.keySlots, 1); // [KV,B,T,Dh]
-      if (KV === H) return gathered;
-      // Query head h reads kv head ⌊h/(H/KV)⌋ (Hugging Face's repeat_kv).
-      const flat = reshape(gathered, [KV, 1, dimProduct([B, T, Dh])]);
-      return reshape(expand(flat, [KV, H / KV, dimProduct([B, T, Dh])]), [H, B, T, Dh]); // [H,B,T,Dh]
+      return gather(concat([heads, newRows(x, KV)], 1), packed.keySlots, 1); // [KV,B,T,Dh]
     };
     const keys = perSequence(packed.keys[layer] as Node, k);
     const values = perSequence(packed.values[layer] as Node, v);
     const zero = constant(new Float32Array(H * Dh), [H, 1, Dh]);
     const queries = gather(concat([zero, newRows(q, H)], 1), packed.querySlots, 1); // [H,B,T,Dh]
-    const scores = div(matmul(queries, transposeLast2(keys)), Math.sqrt(Dh)); // [H,B,T,T]
-    const pattern = softmax(where(visible, scores, -Infinity), -1);
-    const out = reshape(matmul(pattern, values), [H, dimProduct([B, T]), Dh]); // [H,B·T,Dh]
+    const attended = attention(queries, keys, values, t, t, { headsFirst: true });
+    const out = reshape(attended.out, [H, dimProduct([B, T]), Dh]); // [H,B·T,Dh]
     const rows = transpose(gather(out, packed.rowSlots, 1), [1, 0, 2]); // [R,H,Dh]
-    return { out: reshape(rows, [1, R, H * Dh]), pattern: transpose(pattern, [1, 0, 2, 3]) }; // [1,R,H·Dh]
+    const pattern = transpose(attended.pattern, [1, 0, 2, 3]); // [H,B,T,T] → [B,H,T,T]
+    return { out: reshape(rows, [1, R, H * Dh]), pattern }; // [1,R,H·Dh]
   };
 }
 
