@@ -8,9 +8,8 @@
 import type { Evaluation } from '../src/dream/evaluator.ts';
 import { initEpo, stepEpo, type EpoState } from '../src/dream/epo.ts';
 import { resolveOptions } from '../src/dream/options.ts';
-import { openEvaluator, resolveBos } from '../src/dream/run.ts';
+import { openEvaluator, parseRunTarget, resolveBos } from '../src/dream/run.ts';
 import type { Model } from '../src/models/model.ts';
-import { parseTarget } from '../src/objectives/target.ts';
 import { median, type Benchmark, type Result } from './harness.ts';
 import { BENCH_MODELS } from './models.ts';
 
@@ -25,7 +24,7 @@ const EVALUATIONS = ['full', 'incremental'] as const;
 async function openRun(model: Model, spec: string, evaluation: Evaluation) {
   const options = resolveOptions({ evaluation });
   const bos = resolveBos(model, options);
-  const target = parseTarget(spec, { model, seqLen: options.seqLen + (bos === null ? 0 : 1) });
+  const target = parseRunTarget(spec, model, options, bos);
   const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos);
   const state: EpoState = await initEpo(evaluator, options, allowed);
   return {

@@ -82,6 +82,7 @@ function equalRuns(n: number, runs: number): [number, number][] {
 export class ModelEvaluator implements EpoEvaluator {
   readonly incremental?: EpoEvaluator['incremental'];
   private fitnessSession?: Promise<Session>;
+  private allowedTopk?: Int32Array;
   private disposeIncremental?: () => Promise<void>;
   private readonly length: number;
   /** Token rows a fitness run takes at most, and a gradient run. */
@@ -257,23 +258,23 @@ export class ModelEvaluator implements EpoEvaluator {
       penalties: { dtype: 'float32', shape: [prompts.length], data: Float32Array.from(penalties) },
     });
     const per = this.seqLen * this.topk;
-    const indices = (out['topk']?.data as Int32Array | undefined) ?? this.everyAllowed(prompts.length);
-    const topk = prompts.map((_, b) => indices.slice(b * per, (b + 1) * per));
+    const indices = out['topk']?.data as Int32Array | undefined;
+    const topk = prompts.map((_, b) => indices?.slice(b * per, (b + 1) * per) ?? this.everyAllowed());
     const result = { target: numbers(out['target']), xent: numbers(out['xent']), topk };
     if (!this.incremental) return result;
     return { ...result, caches: prompts.map((_, b) => this.cacheOf(out, b)) };
   }
 
   /** Where the top-k takes every allowed token (topkTakesAll), each position's: those tokens in id order. */
-  private everyAllowed(prompts: number): Int32Array {
-    const allowed = this.program.banned.flatMap((banned, id) => (banned ? [] : [id]));
-    const one = Int32Array.from(
-      { length: this.seqLen * this.topk },
-      (_, i) => allowed[i % this.topk] as number,
-    );
-    const all = new Int32Array(prompts * one.length);
-    for (let b = 0; b < prompts; b++) all.set(one, b * one.length);
-    return all;
+  private everyAllowed(): Int32Array {
+    if (!this.allowedTopk) {
+      const allowed = this.program.banned.flatMap((banned, id) => (banned ? [] : [id]));
+      this.allowedTopk = Int32Array.from(
+        { length: this.seqLen * this.topk },
+        (_, i) => allowed[i % this.topk]!,
+      );
+    }
+    return this.allowedTopk;
   }
 
   /** Member b's slice of every cache output of the gradient program (copied, so the batch can go). */

@@ -28,7 +28,7 @@ import {
 import type { Model } from '../models/model.ts';
 import type { Target } from '../objectives/target.ts';
 import type { HostTensor, Session } from '../runtime/index.ts';
-import { lastPosition, nextLogProbs, targetOnViews, type PositionView } from './programs.ts';
+import { head, lastPosition, nextLogProbs, targetOnViews, type PositionView } from './programs.ts';
 
 /** What a population member's children reuse, from the gradient program's cache outputs. */
 export interface PrefixCache {
@@ -85,9 +85,7 @@ export function incrementalProgram(
       rowSlots: input('rowSlots', 'int64', ['R']),
     },
   });
-  if (!result.normalized || !result.unembed || !result.unembedding)
-    throw new GraphError('the model build returned no logits');
-  const { normalized, unembed, unembedding } = result; // [1,R,D]
+  const { normalized, unembed, unembedding } = head(result); // normalized [1,R,D]
 
   // The target reads its hooks over each child's whole sequence, cached positions from the parent: rows of
   // [parent rows; new rows] at the key slots, gathered only at the positions it reads.

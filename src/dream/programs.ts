@@ -58,9 +58,9 @@ export interface ProgramOptions {
 }
 
 /** The full build's final norm and unembedding. */
-function head(result: BuildResult): {
+export function head(result: BuildResult): {
   normalized: Node;
-  unembed: (hidden: Node) => Node;
+  unembed: (hidden: Node, from?: number, to?: number) => Node;
   unembedding: Node;
 } {
   const { normalized, unembed, unembedding } = result;

@@ -105,10 +105,7 @@ export async function dream(request: DreamRequest): Promise<RunSummary> {
   const options = resolveOptions(request.options ?? {});
   const { model } = request;
   const bos = resolveBos(model, options);
-  const target = parseTarget(request.target, {
-    model,
-    seqLen: options.seqLen + (bos === null ? 0 : 1),
-  });
+  const target = parseRunTarget(request.target, model, options, bos);
   const initial =
     request.initial === undefined ? undefined : [encodePrompt(model, request.initial, options.seqLen)];
   mkdirSync(request.outDir, { recursive: true });
@@ -132,10 +129,7 @@ export async function resumeDream(
   const history = readHistory(dir);
   const options = { ...previous.options, iters: checkpoint.iter + request.iters };
   const bos = previous.bos;
-  const target = parseTarget(previous.target, {
-    model: request.model,
-    seqLen: options.seqLen + (bos === null ? 0 : 1),
-  });
+  const target = parseRunTarget(previous.target, request.model, options, bos);
   return execute(
     { ...request, target: previous.target, options },
     options,
@@ -160,6 +154,11 @@ export async function resumeDream(
     },
     previous,
   );
+}
+
+/** A run's target, parsed against its sequences: the optimized tokens and the BOS, if any. */
+export function parseRunTarget(spec: string, model: Model, options: EpoOptions, bos: number | null): Target {
+  return parseTarget(spec, { model, seqLen: options.seqLen + (bos === null ? 0 : 1) });
 }
 
 /** The BOS id a run puts before the optimized tokens, or null (options.bos, else the tokenizer's default). */
