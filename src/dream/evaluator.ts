@@ -54,18 +54,22 @@ export function defaultThreads(config: ModelConfig): number {
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
  * allocated and returned with each run, so they set the transient part of a run's memory — and more than
  * that: the C allocator keeps freed buffers under its mmap threshold (32 MiB at most) for reuse, so the
- * process's peak grows with them (`npm run bench -- memory`: 1002–1033 MiB at 64 MiB, 1100–1210 at 96).
- * A token row through the model costs about a block of logits (the log-softmax is computed in place), two
- * MLP-wide and six model-wide vectors; a row of the gradient program about four vocabulary-wide vectors
- * (the log-softmax, the labels' term, the token gradient, and the logits or the softmax before them).
+ * process's peak grows with them (`npm run bench -- memory`: 1002–1064 MiB at 64 MiB, 1100–1210 at 96).
  */
 const ACTIVATION_BYTES_PER_RUN = 64 * 2 ** 20;
 
-/** Bytes per token row of a fitness run and of a gradient run (see ACTIVATION_BYTES_PER_RUN). */
+/**
+ * Bytes per token row of a fitness run and of a gradient run (see ACTIVATION_BYTES_PER_RUN). A fitness row
+ * holds about a block of logits (the log-softmax is computed in place), two MLP-wide and six model-wide
+ * vectors. A gradient row holds two vocabulary-wide vectors (its log-softmax, then its ranking: see
+ * gradientProgram) and what the backward pass keeps of each block, about two MLP-wide and ten model-wide
+ * vectors (measured: ~1.1 MB a row on the Pythia-160m shape, so its 8 members take two runs; the 70m shape's
+ * take one).
+ */
 function bytesPerRow(config: ModelConfig): { fitness: number; gradient: number } {
-  const V = config.vocabSize;
+  const { vocabSize: V, intermediate: I, hidden: D, layers } = config;
   const block = Math.ceil(V / Math.ceil(V / VOCAB_BLOCK)); // logits are formed one block at a time
-  return { fitness: 4 * (block + 2 * config.intermediate + 6 * config.hidden), gradient: 4 * 4 * V };
+  return { fitness: 4 * (block + 2 * I + 6 * D), gradient: 4 * (2 * V + layers * (2 * I + 10 * D)) };
 }
 
 const numbers = (t: HostTensor | undefined): number[] => Array.from(t?.data as Float32Array, Number);

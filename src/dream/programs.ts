@@ -6,6 +6,7 @@ import {
   concat,
   constant,
   div,
+  END,
   exp,
   expand,
   gather,
@@ -271,19 +272,30 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   });
   const { normalized, unembed, unembedding } = head(result);
   const value = targetValue(target, result, unembed(rows(normalized, T - 1, T)), T);
-  const predicting = rows(normalized, 0, T - 1); // [B,T−1,D]: the rows whose next tokens the xent reads
-  const logits = unembed(predicting); // [B,T−1,V]
-  const logprobRows = logSoftmax(logits, -1); // [B,T−1,V]
+  // The rows whose logits the program forms: the xent's, h_0..h_{T−2}, and without a BOS a zero row before
+  // them for position 0, which has no label term: its log-probabilities are the constant −log V, which moves
+  // no token in position 0's ranking, and the label rows then line up with the optimized positions without
+  // padding a [B,T,V] buffer (the zero row costs one more row in two vocabulary-wide GEMMs instead).
+  const lead = fixedPrefix === 0 ? 1 : 0;
+  const predicting = rows(normalized, 0, T - 1); // [B,T−1,D]
+  const unembedded = lead ? pad(predicting, [0, 1, 0, 0, 0, 0]) : predicting; // [B,H,D], H = lead+T−1
+  const logits = unembed(unembedded); // [B,H,V]
+  const logprobRows = logSoftmax(logits, -1); // [B,H,V]
   const next = rows(ids, 1, T); // [B,T−1]
-  const logprobs = squeeze(gatherElements(logprobRows, unsqueeze(next, [2]), 2), [2]); // [B,T−1]
+  const labelled = lead ? pad(next, [0, 1, 0, 0]) : next; // [B,H], token 0 for the zero row
+  const real = (x: Node) => (lead ? slice(x, [1], [lead], [END]) : x); // [B,H,…] → [B,T−1,…]
+  const labelLogprobs = squeeze(gatherElements(logprobRows, unsqueeze(labelled, [2]), 2), [2]); // [B,H]
+  const logprobs = real(labelLogprobs); // [B,T−1]
   const xent = neg(reduceMean(logprobs, [1])); // [B]
   const outputs: Record<string, Node> = { target: value, xent };
+  const labelRows = gather(unembedding, labelled); // [B,H,D]: W_U[x_{t+1}]
   if (options.cache) {
     outputs['logprobs'] = logprobs;
     outputs['normalized'] = predicting;
-    // ℓ_0 − log p(0 | ·) = log Σ exp ℓ, read off the first vocabulary entry.
-    const first = (x: Node) => squeeze(slice(x, [2], [0], [1]), [2]);
-    outputs['logSumExp'] = sub(first(logits), first(logprobRows));
+    // log Σ exp ℓ = ℓ_{x_{t+1}} − log p(x_{t+1} | ·), from the label's logit h_t·W_U[x_{t+1}] (not read off
+    // the logits buffer, which the log-softmax then overwrites in place).
+    const labelLogits = reduceSum(mul(unembedded, labelRows), [2]); // [B,H]
+    outputs['logSumExp'] = real(sub(labelLogits, labelLogprobs));
     result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
     result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
     for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
@@ -291,27 +303,33 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   if (!ranked) return outputs;
 
   const perRow = (x: Node) => reshape(x, ['B', 1, 1]);
-  const softmaxMinusLabel = sub(matmul(exp(logprobRows), unembedding), gather(unembedding, next)); // [B,T−1,D]
-  const dPredicting = stopGradient(mul(perRow(div(penalties, T - 1)), softmaxMinusLabel));
-  const surrogate = add(reduceSum(neg(value), [0]), reduceSum(mul(dPredicting, predicting), [0, 1, 2]));
+  // The zero row's cotangent goes nowhere: the pad's gradient drops it.
+  const softmaxMinusLabel = sub(matmul(exp(logprobRows), unembedding), labelRows); // [B,H,D]
+  const dUnembedded = stopGradient(mul(perRow(div(penalties, T - 1)), softmaxMinusLabel));
+  const surrogate = add(reduceSum(neg(value), [0]), reduceSum(mul(dUnembedded, unembedded), [0, 1, 2]));
   const [dEmbedding] = grad(surrogate, [offset]) as [Node]; // [B,T,D]
 
   // −∂loss/∂onehot per optimized position, each row scaled by (T−1)/λ_b (by 1 where λ_b = 0, which has no
-  // label term): the labels' log p(v | tokens < t) minus the embedding term, banned tokens at −∞.
+  // label term): the labels' log p(v | tokens < t) minus the embedding term, banned tokens at −∞. Position t
+  // reads label row t − 1 + lead (the zero row for t = 0). Each vocabulary-wide step is a single pass — one
+  // Where for the label weight and the ban, then the token gradient's Gemm onto it — because ONNX Runtime
+  // computes binary ops out of place: each separate Mul, Add or Sub would form one more [B,T,V] buffer.
   const positive = greater(penalties, 0);
-  const labelWeight = perRow(cast(positive, 'float32')); // 1, or 0 where λ_b = 0
-  const embeddingWeight = perRow(where(positive, div(scalar(T - 1), penalties), 1)); // (T−1)/λ_b, or 1
-  const scaled = mul(dEmbedding, embeddingWeight); // [B,T,D]
-  // Position 0 has no label term; the padding comes first so that the weighting can run in its buffer.
-  const labelRows =
-    fixedPrefix === 0 ? pad(logprobRows, [0, 1, 0, 0, 0, 0]) : rows(logprobRows, fixedPrefix - 1, T - 1);
-  const labels = mul(labelRows, labelWeight); // [B,T−prefix,V]
-  const optimizedRows = fixedPrefix === 0 ? scaled : rows(scaled, fixedPrefix, T);
-  const mask = constant(
+  const allowed = constant(
+    banned.map((b) => (b ? 0 : 1)),
+    [V],
+  );
+  const keep = greater(mul(perRow(cast(positive, 'float32')), allowed), 0.5); // [B,1,V]: allowed, λ_b > 0
+  const otherwise = constant(
     banned.map((b) => (b ? -Infinity : 0)),
     [V],
   );
-  const favour = sub(add(labels, mask), result.tokenGradient(optimizedRows)); // [B,T−prefix,V]
+  const labelTerms = fixedPrefix <= 1 ? logprobRows : rows(logprobRows, fixedPrefix - 1, T - 1);
+  const labels = where(keep, labelTerms, otherwise); // [B,T−prefix,V]
+  const embeddingWeight = perRow(where(positive, div(scalar(1 - T), penalties), -1)); // −(T−1)/λ_b, or −1
+  const scaled = mul(dEmbedding, embeddingWeight); // [B,T,D]
+  const optimizedRows = fixedPrefix === 0 ? scaled : rows(scaled, fixedPrefix, T);
+  const favour = result.tokenGradient(optimizedRows, labels); // [B,T−prefix,V]
   outputs['topk'] = cast(topkIndices(favour, topk, -1), 'int32'); // [B,T−prefix,k], int32 for the host
   return outputs;
 }

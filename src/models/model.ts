@@ -4,6 +4,7 @@ import {
   constant,
   dimProduct,
   gather,
+  gemm,
   GraphError,
   isFloat,
   matmul,
@@ -88,9 +89,10 @@ export interface BuildResult {
   unembedding?: Node;
   /**
    * The gradient with respect to a one-hot [B,T,V] of the tokens, from the gradient with respect to their
-   * embeddings [B,T,D]: the embedding is onehot·W_E, so ∂/∂onehot = ∂/∂embedding · W_Eᵀ.
+   * embeddings [B,T,D]: the embedding is onehot·W_E, so ∂/∂onehot = ∂/∂embedding · W_Eᵀ. With an `addend`
+   * [B,T,V]: addend + ∂/∂embedding · W_Eᵀ, as one Gemm (no separate sum over a vocabulary-wide buffer).
    */
-  tokenGradient: (dEmbedding: Node) => Node;
+  tokenGradient: (dEmbedding: Node, addend?: Node) => Node;
   hooks: Record<string, Node>;
   /** Per block built, the keys (after rotary) of the new positions, [B,KV,T,Dh]. */
   keys: Node[];
@@ -193,9 +195,12 @@ export function makeModel(
         const embedded = tokens.dtype === 'int64' ? gather(table, tokens) : matmul(tokens, table); // [B,T,D]
         return options.embeddingOffset ? add(embedded, options.embeddingOffset) : embedded;
       };
-      const tokenGradient = (dEmbedding: Node) => {
+      const tokenGradient = (dEmbedding: Node, addend?: Node) => {
         if (!wE) throw new GraphError('the build embedded no tokens');
-        return matmul(dEmbedding, transposeLast2(wE)); // [B,T,V]
+        if (!addend) return matmul(dEmbedding, transposeLast2(wE)); // [B,T,V]
+        const [V, D] = wE.shape as [Dim, Dim];
+        const rows = gemm(reshape(dEmbedding, [-1, D]), wE, reshape(addend, [-1, V])); // [B·T,V]
+        return reshape(rows, addend.shape);
       };
       const full = stopAfterLayer === undefined;
       const result = arch.forward({ tokens, positions, lastLayer, full, hooks, embed, attend });

@@ -15,6 +15,7 @@ import {
   expand,
   gather,
   gatherElements,
+  gemm,
   grad,
   greater,
   greaterOrEqual,
@@ -95,6 +96,19 @@ const gradChecks: Record<string, GradCase[]> = {
       options: batch,
     },
     { name: 'fan-out: x @ x', build: ([a]) => matmul(a!, a!), inputs: [s(3, 3)] },
+  ],
+  Gemm: [
+    {
+      name: '[3,4]·[5,4]ᵀ + [3,5]',
+      build: ([a, b, c]) => gemm(a!, b!, c!),
+      inputs: [s(3, 4), s(5, 4), s(3, 5)],
+    },
+    {
+      name: 'a symbolic row count: [B,4]·[2,4]ᵀ + [B,2]',
+      build: ([a, b, c]) => gemm(a!, b!, c!),
+      inputs: [s('B', 4), s(2, 4), s('B', 2)],
+      options: batch,
+    },
   ],
   Add: [
     { name: 'same shapes', build: ([a, b]) => add(a!, b!), inputs: [s(2, 3), s(2, 3)] },
@@ -482,6 +496,17 @@ describe('shape errors', () => {
     const e = thrown(() => matmul(a, input('b', 'float32', [4, 5])));
     expect(e).toBeInstanceOf(GraphError);
     expect(e.message).toMatch(/MatMul: inner dims 3 and 4 differ: \[2,3\] @ \[4,5\]/);
+  });
+
+  it('name a Gemm mismatch with every shape', () => {
+    const b = input('b', 'float32', [5, 3]);
+    const inner = thrown(() => gemm(a, input('b4', 'float32', [5, 4]), input('c', 'float32', [2, 5])));
+    expect(inner).toBeInstanceOf(GraphError);
+    expect(inner.message).toMatch(/Gemm: inner dims 3 and 4 differ: \[2,3\] · \[5,4\]ᵀ \+ \[2,5\]/);
+    const addend = thrown(() => gemm(a, b, input('c', 'float32', [5, 2])));
+    expect(addend.message).toMatch(/Gemm: the addend must be \[2,5\]/);
+    const rank = thrown(() => gemm(a, b, input('c', 'float32', [5])));
+    expect(rank.message).toMatch(/Gemm: every operand must be a matrix/);
   });
 
   it('name an Add broadcasting mismatch with both shapes', () => {

@@ -10,6 +10,7 @@ import { Exp } from './exp.ts';
 import { Expand } from './expand.ts';
 import { Gather } from './gather.ts';
 import { GatherElements } from './gather-elements.ts';
+import { Gemm } from './gemm.ts';
 import { Constant, Input } from './leaf.ts';
 import { LayerNormalization } from './layer-norm.ts';
 import { Log } from './log.ts';
@@ -41,6 +42,7 @@ export const primitives = {
   Input,
   Constant,
   MatMul,
+  Gemm,
   Add,
   Sub,
   Mul,
@@ -98,6 +100,7 @@ export { constant, input, scalar } from './leaf.ts';
 export { layerNormalization } from './layer-norm.ts';
 export { log } from './log.ts';
 export { logSoftmax } from './log-softmax.ts';
+export { gemm } from './gemm.ts';
 export { matmul } from './matmul.ts';
 export { mul } from './mul.ts';
 export { neg } from './neg.ts';
