@@ -86,6 +86,8 @@ function equalRuns(n: number, runs: number): [number, number][] {
 export class ModelEvaluator implements EpoEvaluator {
   readonly incremental?: EpoEvaluator['incremental'];
   private fitnessSession?: Promise<Session>;
+  /** The gradient program for batches with a penalty of 0 (see ProgramOptions.zeroPenalties), when first needed. */
+  private zeroPenaltySession?: Promise<Session>;
   private allowedTopk?: Int32Array;
   private disposeIncremental?: () => Promise<void>;
   private readonly length: number;
@@ -141,13 +143,16 @@ export class ModelEvaluator implements EpoEvaluator {
     const fixedPrefix = options.bos === undefined ? 0 : 1;
     const allowed = options.banned.filter((b) => !b).length;
     const topk = Math.min(options.topk, allowed); // a banned token is never proposed
+    const length = options.seqLen + fixedPrefix;
+    const incremental =
+      options.evaluation === 'incremental' ? incrementalProgram(model, target, length) : undefined;
     const program: ProgramOptions = {
-      length: options.seqLen + fixedPrefix,
+      length,
       fixedPrefix,
       topk,
       banned: options.banned,
       argmax: options.argmax ?? true,
-      cache: options.evaluation === 'incremental',
+      cache: incremental !== undefined,
     };
     // Every program reads the model's weights where they are (shared, not copied per session), and returns
     // its buffers after each run: ONNX Runtime's arena would keep the largest (the logits) for good, per
@@ -158,12 +163,7 @@ export class ModelEvaluator implements EpoEvaluator {
       ...(options.profilePrefix && { profilePrefix: options.profilePrefix }),
       ...(options.threads && { threads: options.threads }),
     };
-    const incremental =
-      options.evaluation === 'incremental' ? incrementalProgram(model, target, program.length) : undefined;
-    const gradient = await compile({
-      outputs: gradientProgram(model, target, { ...program, cache: incremental !== undefined }),
-      ...compileOptions,
-    });
+    const gradient = await compile({ outputs: gradientProgram(model, target, program), ...compileOptions });
     const incrementalSession = incremental && (await compile({ outputs: incremental, ...compileOptions }));
     const evaluator = new ModelEvaluator(
       model,
@@ -257,7 +257,13 @@ export class ModelEvaluator implements EpoEvaluator {
     prompts: readonly number[][],
     penalties: readonly number[],
   ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: PrefixCache[] }> {
-    const out = await this.gradientSession.run({
+    const session = penalties.some((p) => p === 0)
+      ? await (this.zeroPenaltySession ??= compile({
+          outputs: gradientProgram(this.model, this.target, { ...this.program, zeroPenalties: true }),
+          ...this.compileOptions,
+        }))
+      : this.gradientSession;
+    const out = await session.run({
       ids: this.feed(prompts),
       penalties: { dtype: 'float32', shape: [prompts.length], data: Float32Array.from(penalties) },
     });
@@ -301,6 +307,7 @@ export class ModelEvaluator implements EpoEvaluator {
 
   async dispose(): Promise<void> {
     await this.gradientSession.dispose();
+    if (this.zeroPenaltySession) await (await this.zeroPenaltySession).dispose();
     await this.disposeIncremental?.();
     if (this.fitnessSession) await (await this.fitnessSession).dispose();
   }

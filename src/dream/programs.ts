@@ -56,6 +56,11 @@ export interface ProgramOptions {
   argmax?: boolean;
   /** The gradient program also returns what incremental evaluation reuses (see gradientProgram). */
   cache?: boolean;
+  /**
+   * The gradient program takes penalties λ = 0 (GCG at penalty 0), which drop the label term: it is then
+   * weighted per member, at the cost of a slower pass over the vocabulary. Without it, every λ must be > 0.
+   */
+  zeroPenalties?: boolean;
 }
 
 /** The full build's final norm and unembedding. */
@@ -311,21 +316,24 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
 
   // −∂loss/∂onehot per optimized position, each row scaled by (T−1)/λ_b (by 1 where λ_b = 0, which has no
   // label term): the labels' log p(v | tokens < t) minus the embedding term, banned tokens at −∞. Position t
-  // reads label row t − 1 + lead (the zero row for t = 0). Each vocabulary-wide step is a single pass — one
-  // Where for the label weight and the ban, then the token gradient's Gemm onto it — because ONNX Runtime
-  // computes binary ops out of place: each separate Mul, Add or Sub would form one more [B,T,V] buffer.
+  // reads label row t − 1 + lead (the zero row for t = 0). The label term takes at most one pass over the
+  // vocabulary, and the token gradient's Gemm accumulates onto it, because ONNX Runtime computes binary ops
+  // out of place: each separate Mul, Add or Sub would form one more [B,T,V] buffer, and its page faults.
   const positive = greater(penalties, 0);
-  const allowed = constant(
-    banned.map((b) => (b ? 0 : 1)),
-    [V],
-  );
-  const keep = greater(mul(perRow(cast(positive, 'float32')), allowed), 0.5); // [B,1,V]: allowed, λ_b > 0
-  const otherwise = constant(
+  const labelTerms = fixedPrefix <= 1 ? logprobRows : rows(logprobRows, fixedPrefix - 1, T - 1);
+  const ban = constant(
     banned.map((b) => (b ? -Infinity : 0)),
     [V],
   );
-  const labelTerms = fixedPrefix <= 1 ? logprobRows : rows(logprobRows, fixedPrefix - 1, T - 1);
-  const labels = where(keep, labelTerms, otherwise); // [B,T−prefix,V]
+  let labels = labelTerms; // [B,T−prefix,V]
+  if (options.zeroPenalties) {
+    const allowed = constant(
+      banned.map((b) => (b ? 0 : 1)),
+      [V],
+    );
+    const keep = greater(mul(perRow(cast(positive, 'float32')), allowed), 0.5); // [B,1,V]: allowed, λ_b > 0
+    labels = where(keep, labelTerms, ban);
+  } else if (banned.some((b) => b)) labels = add(labelTerms, ban);
   const embeddingWeight = perRow(where(positive, div(scalar(1 - T), penalties), -1)); // −(T−1)/λ_b, or −1
   const scaled = mul(dEmbedding, embeddingWeight); // [B,T,D]
   const optimizedRows = fixedPrefix === 0 ? scaled : rows(scaled, fixedPrefix, T);

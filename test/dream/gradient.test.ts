@@ -67,40 +67,48 @@ describe.each([
   ['llama-tiny-random', 1],
   ['gpt-neox-tiny-random', undefined],
 ] as const)('the gradient program on %s (BOS %s)', (fixture, bos) => {
-  it('ranks tokens as autodiff through a one-hot does, for positive and zero penalties and banned tokens', async () => {
-    const model = await loadModel(`../shared/fixtures/${fixture}`);
-    const V = model.config.vocabSize;
-    const fixedPrefix = bos === undefined ? 0 : 1;
-    const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN + fixedPrefix });
-    const rng = new Rng(3);
-    const banned = Array.from({ length: V }, (_, v) => v < 3 || rng.uniform(0, 1) < 0.2);
-    const prompts = Array.from({ length: 3 }, () =>
-      Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
-    );
-    const penalties = [0, 0.4, 5];
-    const evaluator = await ModelEvaluator.create(model, target, {
-      seqLen: SEQ_LEN,
-      ...(bos === undefined ? {} : { bos }),
-      topk: TOPK,
-      banned,
-      threads: 1,
-    });
-    try {
-      const { topk: got } = await evaluator.gradient(prompts, penalties);
-      const full = prompts.map((p) => (bos === undefined ? p : [bos, ...p]));
-      const favour = await onehotGradient(model, target, full, penalties);
-      const T = SEQ_LEN + fixedPrefix;
-      prompts.forEach((_, b) => {
-        const expected = Array.from({ length: SEQ_LEN }, (_, i) => {
-          const at = (b * T + fixedPrefix + i) * V;
-          return topk(favour.subarray(at, at + V), banned, TOPK);
-        });
-        expect(Array.from(got[b] as Int32Array)).toEqual(expected.flat());
+  // Each case takes another form of the label term (see gradientProgram): weighted per member where a penalty
+  // is 0, with the ban added where some token is banned, or the log-probabilities alone.
+  it.each([
+    { penalties: [0, 0.4, 5], banning: true },
+    { penalties: [0.4, 5, 1.5], banning: true },
+    { penalties: [0.4, 5, 1.5], banning: false },
+  ])(
+    'ranks tokens as autodiff through a one-hot does (penalties $penalties, banning $banning)',
+    async ({ penalties, banning }) => {
+      const model = await loadModel(`../shared/fixtures/${fixture}`);
+      const V = model.config.vocabSize;
+      const fixedPrefix = bos === undefined ? 0 : 1;
+      const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN + fixedPrefix });
+      const rng = new Rng(3);
+      const banned = Array.from({ length: V }, (_, v) => banning && (v < 3 || rng.uniform(0, 1) < 0.2));
+      const prompts = Array.from({ length: 3 }, () =>
+        Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
+      );
+      const evaluator = await ModelEvaluator.create(model, target, {
+        seqLen: SEQ_LEN,
+        ...(bos === undefined ? {} : { bos }),
+        topk: TOPK,
+        banned,
+        threads: 1,
       });
-    } finally {
-      await evaluator.dispose();
-    }
-  });
+      try {
+        const { topk: got } = await evaluator.gradient(prompts, penalties);
+        const full = prompts.map((p) => (bos === undefined ? p : [bos, ...p]));
+        const favour = await onehotGradient(model, target, full, penalties);
+        const T = SEQ_LEN + fixedPrefix;
+        prompts.forEach((_, b) => {
+          const expected = Array.from({ length: SEQ_LEN }, (_, i) => {
+            const at = (b * T + fixedPrefix + i) * V;
+            return topk(favour.subarray(at, at + V), banned, TOPK);
+          });
+          expect(Array.from(got[b] as Int32Array)).toEqual(expected.flat());
+        });
+      } finally {
+        await evaluator.dispose();
+      }
+    },
+  );
 });
 
 describe('a top-k that takes every allowed token', () => {
