@@ -54,7 +54,8 @@ export function defaultThreads(config: ModelConfig): number {
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
  * allocated and returned with each run, so they set the transient part of a run's memory — and more than
  * that: the C allocator keeps freed buffers under its mmap threshold (32 MiB at most) for reuse, so the
- * process's peak grows with them (`npm run bench -- memory`: 1002–1064 MiB at 64 MiB, 1100–1210 at 96).
+ * process's peak grows with them (`npm run bench -- memory`: 1002–1064 MiB at 64 MiB before the gradient
+ * program formed fewer vocabulary-wide buffers, 955 after; 1100–1210 at 96).
  */
 const ACTIVATION_BYTES_PER_RUN = 64 * 2 ** 20;
 
