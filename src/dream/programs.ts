@@ -110,6 +110,8 @@ export function targetOnViews(
       Object.entries(hooks).map(([name, h]) => [name, h instanceof Node ? h : standIn(name, h)]),
     ),
     logits: standIn('logits', logits),
+    queries: [],
+    locals: [],
     keys: [],
     values: [],
     tokenGradient: () => {

@@ -107,31 +107,34 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers },
-    forward({ positions, lastLayer, full, hooks, embed, attend }: ForwardContext) {
+    forward({ lastLayer, full, hooks, embed, attend, ownRows, localRows }: ForwardContext) {
       let x = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       for (let l = 0; l <= lastLayer; l++) {
         const layer = p.layers[l] as GptNeoXLayer;
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        const h = layerNorm(x, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
-        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), positions, rope); // [B,H,T,Dh]
-        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), H, Dh), positions, rope); // [B,H,T,Dh]
+        const own = ownRows(l, x); // x, or at a reused block 0 its fresh rows
+        const h = layerNorm(own.x, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
+        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), own.positions, rope); // [B,H,T,Dh]
+        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), H, Dh), own.positions, rope); // [B,H,T,Dh]
         const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
         const { out, pattern } = attend(l, q, k, v); // [B,T,D]
         hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
         const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
 
-        // The MLP reads x before the attention output is added (parallel) or after (sequential).
-        const mid = add(x, attnOut);
-        const mlpIn = config.parallelResidual ? x : mid;
-        const pre = hooks.hook(
-          `${at}mlp.hook_pre`,
-          linear(layerNorm(mlpIn, layer.mlpNorm.w, layer.mlpNorm.b, eps), layer.wIn, layer.bIn),
-        ); // [B,T,I]
-        const post = hooks.hook(`${at}mlp.hook_post`, act(pre));
-        const mlpOut = hooks.hook(`${at}hook_mlp_out`, linear(post, layer.wOut, layer.bOut));
-        x = hooks.hook(`${at}hook_resid_post`, add(mid, mlpOut));
+        // The MLP reads x before the attention output is added (parallel: x + MLP(x) is then the block's
+        // token-local residual) or after (sequential).
+        const mlp = (mlpIn: Node) => {
+          const normed = layerNorm(mlpIn, layer.mlpNorm.w, layer.mlpNorm.b, eps);
+          const pre = hooks.hook(`${at}mlp.hook_pre`, linear(normed, layer.wIn, layer.bIn)); // [B,T,I]
+          const post = hooks.hook(`${at}mlp.hook_post`, act(pre));
+          return hooks.hook(`${at}hook_mlp_out`, linear(post, layer.wOut, layer.bOut));
+        };
+        const resid = config.parallelResidual
+          ? add(localRows(l, add(own.x, mlp(own.x))), attnOut)
+          : ((mid: Node) => add(mid, mlp(mid)))(add(x, attnOut));
+        x = hooks.hook(`${at}hook_resid_post`, resid);
       }
       if (!full) return { hooks: hooks.values };
       const normalized = hooks.hook(

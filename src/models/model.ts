@@ -12,6 +12,7 @@ import {
   slice,
   transpose,
   transposeLast2,
+  unsqueeze,
   type Dim,
   type Node,
 } from '../graph/index.ts';
@@ -53,6 +54,29 @@ export interface PackedSequences {
   querySlots: Node;
   /** int64 [R]: b·T + t of each new row. */
   rowSlots: Node;
+  /** Block 0 from the cache where it can be (see FirstBlockReuse). */
+  firstBlock?: FirstBlockReuse;
+}
+
+/**
+ * At block 0 a position's norm, queries, keys, values and — in a parallel-residual block — MLP branch depend
+ * on its own token alone, not on the positions before it: a new row whose token and position are those of a
+ * cached row (a child's positions after the one it changed, against its parent's) has them in the cache, and
+ * only attention mixes in what changed. Block 0 then computes them for the fresh rows only.
+ */
+export interface FirstBlockReuse {
+  /** int64 [F]: the new rows whose block 0 is computed in full, as rows of the R new rows. */
+  fresh: Node;
+  /** Cached queries of block 0 (after rotary, as attention reads them) [C, H·Dh]. */
+  queries: Node;
+  /** int64 [B,T]: where position t of sequence b finds its block-0 key and value, in [cached rows; fresh rows]. */
+  keySlots: Node;
+  /** int64 [B,T]: 0 for a cached position, else 1 + the row of its query in [cached rows; fresh rows]. */
+  querySlots: Node;
+  /** Cached token-local residuals of block 0 [C,D] (see BuildResult.locals), for parallel-residual blocks. */
+  locals?: Node;
+  /** int64 [R]: each new row's token-local residual as a row of [cached rows; fresh rows]. */
+  localSlots?: Node;
 }
 
 export interface BuildOptions {
@@ -94,6 +118,13 @@ export interface BuildResult {
    */
   tokenGradient: (dEmbedding: Node, addend?: Node) => Node;
   hooks: Record<string, Node>;
+  /** Per block built, the queries (after rotary, as attention reads them) of the new positions, [B,H,T,Dh]. */
+  queries: Node[];
+  /**
+   * Per block built of a parallel-residual architecture, its token-local residual x + MLP(x) [B,T,D]: the
+   * block's output less its attention output. Empty for sequential blocks, whose MLP reads the attention.
+   */
+  locals: Node[];
   /** Per block built, the keys (after rotary) of the new positions, [B,KV,T,Dh]. */
   keys: Node[];
   /** Per block built, the values of the new positions, [B,KV,T,Dh]. */
@@ -146,6 +177,14 @@ export interface ForwardContext {
    * k, v [B,KV,T,Dh] (after rotary); records k and v as the block's keys and values.
    */
   attend: Attend;
+  /**
+   * The rows from which block `layer` computes its attention's inputs (and, if parallel, its MLP branch),
+   * with their positions: `x` and every position, except at block 0 of packed sequences that reuse it
+   * (FirstBlockReuse), where only the fresh rows.
+   */
+  ownRows(layer: number, x: Node): { x: Node; positions: Node };
+  /** A parallel-residual block's token-local residual over the rows ownRows gave, as one over every row. */
+  localRows(layer: number, local: Node): Node;
 }
 
 export function makeModel(
@@ -176,14 +215,30 @@ export function makeModel(
       const hooks = new HookRecorder(options.hooks ?? [], arch.hookSpec, stopAfterLayer);
       const positions =
         options.positions ?? defaultPositions(tokens.shape[1] as Dim, cache ? cachedLength(cache) : 0);
+      const queries: Node[] = [];
+      const locals: Node[] = [];
       const keys: Node[] = [];
       const values: Node[] = [];
+      const reuse = packed?.firstBlock;
+      const ownRows = (layer: number, x: Node) =>
+        layer === 0 && reuse
+          ? { x: gather(x, reuse.fresh, 1), positions: gather(positions, reuse.fresh) }
+          : { x, positions };
+      const localRows = (layer: number, local: Node): Node => {
+        locals[layer] = local;
+        if (layer !== 0 || !reuse) return local;
+        if (!reuse.locals || !reuse.localSlots)
+          throw new GraphError('block 0 reuse of a parallel-residual block needs the cached token-local residuals');
+        const own = reshape(local, [local.shape[1] as Dim, local.shape[2] as Dim]); // [F,D]
+        return unsqueeze(gather(concat([reuse.locals, own], 0), reuse.localSlots), [0]); // [1,R,D]
+      };
       const inner: Attend = packed
         ? packedAttend(packed)
         : cache
           ? prefixAttend(cache, positions)
           : (_, q, k, v) => attention(q, k, v, positions, positions);
       const attend: Attend = (layer, q, k, v) => {
+        queries[layer] = q;
         keys[layer] = k;
         values[layer] = v;
         const { out, pattern } = inner(layer, q, k, v);
@@ -203,8 +258,9 @@ export function makeModel(
         return reshape(rows, addend.shape);
       };
       const full = stopAfterLayer === undefined;
-      const result = arch.forward({ tokens, positions, lastLayer, full, hooks, embed, attend });
-      const common = { hooks: result.hooks, keys, values, tokenGradient };
+      const context = { tokens, positions, lastLayer, full, hooks, embed, attend, ownRows, localRows };
+      const result = arch.forward(context);
+      const common = { hooks: result.hooks, queries, locals, keys, values, tokenGradient };
       if (!full || !result.normalized || !result.unembedding) return common;
       const unembed = unembedWith(result.unembedding);
       return {
@@ -285,20 +341,25 @@ function prefixAttend(cache: KeyValueCache, positions: Node): Attend {
 function packedAttend(packed: PackedSequences): Attend {
   const T = packed.length;
   const t = arange(0, T); // every sequence holds positions 0..T−1
+  const [R] = packed.rowSlots.shape as [Dim];
   return (layer, q, k, v) => {
-    const [, H, R, Dh] = q.shape as [Dim, number, Dim, number];
+    const [, H, N, Dh] = q.shape as [Dim, number, Dim, number]; // N: the rows computed (R, or F at a reused block 0)
     const KV = k.shape[1] as number;
     const [B] = packed.keySlots.shape as [Dim];
-    const newRows = (x: Node, n: number) => reshape(x, [n, R, Dh]); // [1,n,R,Dh] → [n,R,Dh]
-    const perSequence = (cached: Node, x: Node) => {
+    const reuse = layer === 0 ? packed.firstBlock : undefined;
+    const newRows = (x: Node, n: number) => reshape(x, [n, N, Dh]); // [1,n,N,Dh] → [n,N,Dh]
+    const heads = (cached: Node, n: number) => {
       const C = cached.shape[0] as Dim;
-      const heads = transpose(reshape(cached, [C, KV, Dh]), [1, 0, 2]); // [KV,C,Dh]
-      return gather(concat([heads, newRows(x, KV)], 1), packed.keySlots, 1); // [KV,B,T,Dh]
+      return transpose(reshape(cached, [C, n, Dh]), [1, 0, 2]); // [n,C,Dh]
     };
+    const keySlots = reuse?.keySlots ?? packed.keySlots;
+    const perSequence = (cached: Node, x: Node) =>
+      gather(concat([heads(cached, KV), newRows(x, KV)], 1), keySlots, 1); // [KV,B,T,Dh]
     const keys = perSequence(packed.keys[layer] as Node, k);
     const values = perSequence(packed.values[layer] as Node, v);
     const zero = constant(new Float32Array(H * Dh), [H, 1, Dh]);
-    const queries = gather(concat([zero, newRows(q, H)], 1), packed.querySlots, 1); // [H,B,T,Dh]
+    const sources = reuse ? [zero, heads(reuse.queries, H), newRows(q, H)] : [zero, newRows(q, H)];
+    const queries = gather(concat(sources, 1), reuse?.querySlots ?? packed.querySlots, 1); // [H,B,T,Dh]
     const attended = attention(queries, keys, values, t, t, { headsFirst: true });
     const out = reshape(attended.out, [H, dimProduct([B, T]), Dh]); // [H,B·T,Dh]
     const rows = transpose(gather(out, packed.rowSlots, 1), [1, 0, 2]); // [R,H,Dh]
