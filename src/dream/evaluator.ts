@@ -297,6 +297,8 @@ export class ModelEvaluator implements EpoEvaluator {
     };
     const layers = Array.from({ length: this.model.config.layers }, (_, l) => l);
     return {
+      queries: part('cache.queries'),
+      ...(out['cache.locals'] && { locals: part('cache.locals') }),
       keys: layers.map((l) => part(`cache.keys.${l}`)),
       values: layers.map((l) => part(`cache.values.${l}`)),
       hooks: Object.fromEntries(this.target.hooks.map((h) => [h, part(`cache.hook.${h}`)])),

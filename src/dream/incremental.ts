@@ -25,13 +25,17 @@ import {
   type Dim,
   type Node,
 } from '../graph/index.ts';
-import type { Model } from '../models/model.ts';
+import type { FirstBlockReuse, Model } from '../models/model.ts';
 import type { Target } from '../objectives/target.ts';
 import type { HostTensor, Session } from '../runtime/index.ts';
 import { head, lastPosition, nextLogProbs, targetOnViews, type PositionView } from './programs.ts';
 
 /** What a population member's children reuse, from the gradient program's cache outputs. */
 export interface PrefixCache {
+  /** [T, H·Dh]: block 0's queries (after rotary) of each position, heads side by side (FirstBlockReuse). */
+  queries: Float32Array;
+  /** [T, D]: block 0's token-local residuals, for a parallel-residual model (FirstBlockReuse). */
+  locals?: Float32Array;
   /** Per block, [T, KV·Dh]: keys (after rotary) of each position, heads side by side. */
   keys: Float32Array[];
   /** Per block, [T, KV·Dh]. */
@@ -72,6 +76,18 @@ export function incrementalProgram(
   const querySlots = input('querySlots', 'int64', ['B', T]);
   const cached = (name: string) =>
     Array.from({ length: layers }, (_, l) => input(`cache.${name}.${l}`, 'float32', ['C', kvWidth]));
+  // Block 0 of a child's positions after its change comes from the parent's cache, unless the target reads
+  // block 0 (its hooks would then hold the fresh rows only).
+  const firstBlock: FirstBlockReuse | undefined = target.hooks.some((h) => h.startsWith('blocks.0.'))
+    ? undefined
+    : {
+        fresh: input('firstBlock.fresh', 'int64', ['B']),
+        queries: input('cache.queries', 'float32', ['C', model.config.heads * model.config.headDim]),
+        keySlots: input('firstBlock.keySlots', 'int64', ['B', T]),
+        querySlots: input('firstBlock.querySlots', 'int64', ['B', T]),
+        locals: input('cache.locals', 'float32', ['C', model.config.hidden]),
+        localSlots: input('firstBlock.localSlots', 'int64', ['R']),
+      };
   const result = model.build({
     tokens: ids,
     positions,
@@ -83,6 +99,7 @@ export function incrementalProgram(
       keySlots,
       querySlots,
       rowSlots: input('rowSlots', 'int64', ['R']),
+      ...(firstBlock && { firstBlock }),
     },
   });
   const { normalized, unembed, unembedding } = head(result); // normalized [1,R,D]
@@ -187,6 +204,11 @@ export function packChildren(
   const known: number[] = []; // per child: Σ of its log-probabilities taken from the parent
   const previous = new Float32Array(children.length * D); // zero where p = 0 (no xent term at t = p)
   const previousToken: number[] = [];
+  // Block 0 (FirstBlockReuse): child b's fresh row is its first new row, row C + b of [cached; fresh].
+  const fresh: number[] = [];
+  const firstKeySlots: number[] = [];
+  const firstQuerySlots: number[] = [];
+  const localSlots: number[] = [];
   children.forEach((child, b) => {
     const m = parentIndex.get(child.parent) as number;
     const p = child.position;
@@ -201,12 +223,17 @@ export function packChildren(
     known.push(sum);
     parentOf.push(m);
     for (let t = 0; t < T; t++) {
+      const firstBlockRow = t === p ? C + b : m * T + t;
+      firstKeySlots.push(firstBlockRow);
+      firstQuerySlots.push(t < p ? 0 : 1 + firstBlockRow);
       if (t < p) {
         keySlots.push(m * T + t);
         querySlots.push(0);
         continue;
       }
       const r = ids.length;
+      if (t === p) fresh.push(r);
+      localSlots.push(firstBlockRow);
       ids.push(child.ids[t] as number);
       positions.push(t);
       rowSlots.push(b * T + t);
@@ -232,12 +259,23 @@ export function packChildren(
     parents: int64(parentOf, [B]),
     previous: { dtype: 'float32', shape: [B, D], data: previous },
     previousToken: int64(previousToken, [B]),
+    'firstBlock.fresh': int64(fresh, [B]),
+    'firstBlock.keySlots': int64(firstKeySlots, [B, T]),
+    'firstBlock.querySlots': int64(firstQuerySlots, [B, T]),
+    'firstBlock.localSlots': int64(localSlots, [R]),
   };
+  const stacked = (part: (p: PrefixCache) => Float32Array | undefined): HostTensor | undefined => {
+    const parts = parents.map(part);
+    if (parts.some((x) => !x)) return undefined;
+    const data = stack(parts as Float32Array[]);
+    return { dtype: 'float32', shape: [C, data.length / Math.max(C, 1)], data };
+  };
+  feeds['cache.queries'] = stacked((p) => p.queries) as HostTensor;
+  const locals = stacked((p) => p.locals); // parallel-residual models only
+  if (locals) feeds['cache.locals'] = locals;
   for (let l = 0; l < layers; l++)
-    for (const kind of ['keys', 'values'] as const) {
-      const data = stack(parents.map((p) => p[kind][l] as Float32Array));
-      feeds[`cache.${kind}.${l}`] = { dtype: 'float32', shape: [C, data.length / Math.max(C, 1)], data };
-    }
+    for (const kind of ['keys', 'values'] as const)
+      feeds[`cache.${kind}.${l}`] = stacked((p) => p[kind][l]) as HostTensor;
   for (const hook of hooks) {
     const data = stack(parents.map((p) => p.hooks[hook] as Float32Array));
     const per = data.length / parents.length;

@@ -259,7 +259,8 @@ function positionRows(x: Node): Node {
  * and no `topk` output.
  *
  * With `cache`, it also returns what incremental evaluation of the sequences' children reuses:
- * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, `logprobs` [B,T−1] (log p(token_t | prefix) for
+ * `cache.keys.L`, `cache.values.L` [B,T,KV·Dh] per block, block 0's `cache.queries` [B,T,H·Dh] and, for a
+ * parallel-residual model, `cache.locals` [B,T,D] (see FirstBlockReuse), `logprobs` [B,T−1] (log p(token_t | prefix) for
  * t = 1..T−1), `normalized` [B,T−1,D] and `logSumExp` [B,T−1] (the final norm's rows h_t and log Σ_v exp ℓ_v
  * of their logits, t = 0..T−2: log p(v | tokens ≤ t) = h_t·W_U[v] − logSumExp_t for any token v, without
  * keeping [T−1,V] log-probabilities per sequence) and `cache.hook.NAME` for each hook the target reads.
@@ -303,6 +304,8 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
     // the logits buffer, which the log-softmax then overwrites in place).
     const labelLogits = reduceSum(mul(unembedded, labelRows), [2]); // [B,H]
     outputs['logSumExp'] = real(sub(labelLogits, labelLogprobs));
+    outputs['cache.queries'] = positionRows(result.queries[0] as Node); // block 0's, for FirstBlockReuse
+    if (result.locals[0]) outputs['cache.locals'] = result.locals[0];
     result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
     result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
     for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;

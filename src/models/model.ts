@@ -228,7 +228,9 @@ export function makeModel(
         locals[layer] = local;
         if (layer !== 0 || !reuse) return local;
         if (!reuse.locals || !reuse.localSlots)
-          throw new GraphError('block 0 reuse of a parallel-residual block needs the cached token-local residuals');
+          throw new GraphError(
+            'block 0 reuse of a parallel-residual block needs the cached token-local residuals',
+          );
         const own = reshape(local, [local.shape[1] as Dim, local.shape[2] as Dim]); // [F,D]
         return unsqueeze(gather(concat([reuse.locals, own], 0), reuse.localSlots), [0]); // [1,R,D]
       };

@@ -81,12 +81,16 @@ function expectClose(actual: readonly number[], expected: readonly number[]): vo
 const FIXTURES = ['llama-tiny-random', 'gpt-neox-tiny-random', 'gpt2-tiny-random', 'stories260K-hf'];
 
 describe.each(FIXTURES)('incremental evaluation on the %s fixture', (fixture) => {
-  it('gives every child the target and xent of full evaluation', async () => {
-    const model = await loadModel(`../shared/fixtures/${fixture}`);
-    const { fromParents, fromScratch } = await bothWays(model, 'blocks.1.mlp.hook_post[3]', undefined);
-    expectClose(fromParents.target, fromScratch.target);
-    expectClose(fromParents.xent, fromScratch.xent);
-  });
+  // Block 0 of a child's later positions comes from the parent's cache, unless the target reads block 0.
+  it.each(['blocks.1.mlp.hook_post[3]', 'blocks.0.hook_mlp_out[2]'])(
+    'gives every child the target and xent of full evaluation (%s)',
+    async (spec) => {
+      const model = await loadModel(`../shared/fixtures/${fixture}`);
+      const { fromParents, fromScratch } = await bothWays(model, spec, undefined);
+      expectClose(fromParents.target, fromScratch.target);
+      expectClose(fromParents.xent, fromScratch.xent);
+    },
+  );
 });
 
 describe('incremental evaluation on a random GPT-NeoX whose vocabulary spans several blocks of logits', () => {
@@ -121,6 +125,9 @@ describe('incremental evaluation on stories260K (with its BOS)', () => {
     'logit:#265',
     'blocks.1.attn.hook_pattern[h=2,k=1]',
     'ln_final.hook_normalized[7]',
+    // Block 0 read by the target: computed in full for every new row, not taken from the parent's cache.
+    'blocks.0.mlp.hook_post[1]',
+    'blocks.0.hook_resid_post[2]@-2',
   ];
   it.each(targets)('agrees with full evaluation on %s', async (spec) => {
     const model = await loadModel('karpathy/tinyllamas/stories260K');
