@@ -2,8 +2,9 @@
  * How close EPO's fitness forward comes to the machine's GEMM peak: the children of one iteration on the
  * Pythia-70m-shaped model (8 parents, 32 children each, one uniformly chosen position changed, as EPO draws
  * them), evaluated as `reverie dream` evaluates them on this model, timed end to end (packing included). Its
- * FLOPs are counted from the shapes for the work actually done — the rows that go through the blocks, the
- * attention of each child over its T positions, the logits formed — and divided by the time; the ratio is
+ * FLOPs are counted from the shapes for the work actually done — the rows that go through the blocks (block 0
+ * of the positions after a child's change only in part), the attention of each child over its T positions,
+ * the logits formed — and divided by the time; the ratio is
  * over the `gemm` benchmark's GFLOP/s measured in the same run.
  */
 import { ModelEvaluator, defaultEvaluation } from '../src/dream/evaluator.ts';
@@ -21,7 +22,9 @@ const SEQ_LEN = 12;
 
 /**
  * Multiply-add FLOPs (2 per MAC) of incremental evaluation: `rows` tokens through the blocks' matrices,
- * attention of `sequences` children over their T positions each, and logits at `logitRows` rows.
+ * attention of `sequences` children over their T positions each, and logits at `logitRows` rows. Of the
+ * rows, `reused` take block 0 from their parent's cache but for its attention (FirstBlockReuse): there they
+ * only form the output projection, and, in a sequential block, the MLP.
  */
 export function incrementalFlops(
   config: ModelConfig,
@@ -30,14 +33,19 @@ export function incrementalFlops(
     sequences,
     length,
     logitRows,
-  }: { rows: number; sequences: number; length: number; logitRows: number },
+    reused = 0,
+  }: { rows: number; sequences: number; length: number; logitRows: number; reused?: number },
 ): number {
   const D = config.hidden;
   const kv = (config.arch === 'llama' ? config.kvHeads : config.heads) * config.headDim;
   const mlp = (config.arch === 'llama' ? 3 : 2) * D * config.intermediate;
-  const perRow = D * (D + 2 * kv) + D * D + mlp;
+  const projections = D * (D + 2 * kv);
+  const perRow = projections + D * D + mlp;
+  const parallel = config.arch === 'gpt-neox' && config.parallelResidual;
+  const saved = reused * (projections + (parallel ? mlp : 0));
   const attention = 2 * length * length * config.heads * config.headDim;
-  return 2 * (config.layers * (rows * perRow + sequences * attention) + logitRows * D * config.vocabSize);
+  const blocks = config.layers * (rows * perRow + sequences * attention) - saved;
+  return 2 * (blocks + logitRows * D * config.vocabSize);
 }
 
 export const benchmark: Benchmark = {
@@ -91,6 +99,7 @@ export const benchmark: Benchmark = {
             sequences: CHILDREN,
             length: T,
             logitRows: children.reduce((s, c) => s + T - 1 - c.position, 0),
+            reused: children.reduce((s, c) => s + T - 1 - c.position, 0), // the rows after each change
           })
         : incrementalFlops(model.config, {
             rows: CHILDREN * T,
