@@ -35,8 +35,9 @@ export interface EvaluatorOptions {
 /**
  * The evaluation EPO uses for a model by default: incremental. It does about half the FLOPs of full
  * evaluation, and its extra work (gathers per block, cache transfers) costs less than the positions it
- * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is 1.6–1.7× faster
- * on the Pythia-70m shape, ~1.3× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP a token).
+ * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is 1.73–1.78×
+ * faster on the Pythia-70m shape, ~1.3× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP a
+ * token).
  * The choice depends on nothing but the model, so that runs replay exactly.
  */
 export const defaultEvaluation = (_config: ModelConfig): Evaluation => 'incremental';
