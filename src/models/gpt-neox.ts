@@ -131,10 +131,12 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
           const post = hooks.hook(`${at}mlp.hook_post`, act(pre));
           return hooks.hook(`${at}hook_mlp_out`, linear(post, layer.wOut, layer.bOut));
         };
-        const resid = config.parallelResidual
-          ? add(localRows(l, add(own.x, mlp(own.x))), attnOut)
-          : ((mid: Node) => add(mid, mlp(mid)))(add(x, attnOut));
-        x = hooks.hook(`${at}hook_resid_post`, resid);
+        if (config.parallelResidual) x = add(localRows(l, add(own.x, mlp(own.x))), attnOut);
+        else {
+          const mid = add(x, attnOut);
+          x = add(mid, mlp(mid));
+        }
+        x = hooks.hook(`${at}hook_resid_post`, x);
       }
       if (!full) return { hooks: hooks.values };
       const normalized = hooks.hook(
