@@ -8,7 +8,7 @@
  * over the `gemm` benchmark's GFLOP/s measured in the same run.
  */
 import { ModelEvaluator, defaultEvaluation } from '../src/dream/evaluator.ts';
-import type { Child, Member } from '../src/dream/epo.ts';
+import { withGradients, type Child } from '../src/dream/epo.ts';
 import { Rng } from '../src/graph/index.ts';
 import type { ModelConfig } from '../src/io/hf-config.ts';
 import { parseTarget } from '../src/objectives/target.ts';
@@ -68,18 +68,11 @@ export const benchmark: Benchmark = {
       const prompts = Array.from({ length: MEMBERS }, () =>
         Array.from({ length: SEQ_LEN }, () => rng.int(V)),
       );
-      const gradient = await evaluator.gradient(
+      const members = await withGradients(
+        evaluator,
         prompts,
         prompts.map(() => 1),
       );
-      const members: Member[] = prompts.map((ids, i) => ({
-        ids,
-        target: gradient.target[i]!,
-        xent: gradient.xent[i]!,
-        penalty: 1,
-        topk: gradient.topk[i]!,
-        ...(gradient.caches && { cache: gradient.caches[i] }),
-      }));
       const children: Child[] = Array.from({ length: CHILDREN }, (_, j) => {
         const parent = members[j % MEMBERS]!;
         const position = rng.int(SEQ_LEN);

@@ -93,7 +93,8 @@ export function randomPrompts(
   );
 }
 
-async function withGradients(
+/** Members for `prompts` in slots of the given penalties: their fitness, gradient top-k and (incremental) caches. */
+export async function withGradients(
   evaluator: EpoEvaluator,
   prompts: readonly number[][],
   penalties: readonly number[],

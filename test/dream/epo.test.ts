@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/dream/epo.ts';
+import { readHistory } from '../../src/dream/store.ts';
 import { dream, resumeDream, type DreamRequest, type RunSummary } from '../../src/dream/run.ts';
 import { roundTrips } from '../../src/dream/tokens.ts';
 import { loadModel } from '../../src/models/load.ts';
@@ -34,13 +35,6 @@ async function run(
     ...request,
   });
   return { summary, history: readHistory(out), out };
-}
-
-function readHistory(out: string): IterationRecord[] {
-  return readFileSync(join(out, 'history.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as IterationRecord);
 }
 
 /** History without timings, for comparing runs. */

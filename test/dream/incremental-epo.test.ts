@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/dream/epo.ts';
+import { readHistory } from '../../src/dream/store.ts';
 import { defaultEvaluation } from '../../src/dream/evaluator.ts';
 import { dream, resumeDream, type DreamRequest, type RunSummary } from '../../src/dream/run.ts';
 import { loadModel } from '../../src/models/load.ts';
@@ -41,12 +42,6 @@ async function run(request: Partial<DreamRequest> = {}) {
   });
   return { summary, history: readHistory(out), out };
 }
-
-const readHistory = (out: string): IterationRecord[] =>
-  readFileSync(join(out, 'history.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as IterationRecord);
 
 const untimed = (history: IterationRecord[]) => history.map(({ seconds: _, ...rest }) => rest);
 
