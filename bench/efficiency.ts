@@ -7,7 +7,7 @@
  * the logits formed — and divided by the time; the ratio is
  * over the `gemm` benchmark's GFLOP/s measured in the same run.
  */
-import { ModelEvaluator, defaultEvaluation } from '../src/dream/evaluator.ts';
+import { ModelEvaluator, defaultEvaluation } from '../src/dream/engine/evaluator.ts';
 import { withGradients, type Child } from '../src/dream/epo.ts';
 import { Rng } from '../src/graph/index.ts';
 import type { ModelConfig } from '../src/io/hf-config.ts';

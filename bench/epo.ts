@@ -5,7 +5,7 @@
  * each at a time, so that load from elsewhere on the machine falls on both alike: their ratio, reported as
  * `speedup` (the median of the per-iteration ratios), stays meaningful on a shared, noisy machine.
  */
-import type { Evaluation } from '../src/dream/evaluator.ts';
+import type { Evaluation } from '../src/dream/engine/evaluator.ts';
 import { initEpo, stepEpo, type EpoState } from '../src/dream/epo.ts';
 import { resolveOptions } from '../src/dream/options.ts';
 import { openEvaluator, parseRunTarget, resolveBos } from '../src/dream/run.ts';

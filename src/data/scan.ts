@@ -1,4 +1,4 @@
-import { fitnessProgram } from '../dream/programs.ts';
+import { fitnessProgram } from '../dream/engine/programs.ts';
 import type { Model } from '../models/model.ts';
 import { parseTarget } from '../objectives/target.ts';
 import { compile, type Session } from '../runtime/index.ts';

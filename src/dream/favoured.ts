@@ -1,6 +1,6 @@
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
-import { ModelEvaluator } from './evaluator.ts';
+import { ModelEvaluator } from './engine/evaluator.ts';
 import { tokenPolicy } from './tokens.ts';
 
 export interface FavouredSwaps {

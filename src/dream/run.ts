@@ -12,39 +12,22 @@ import {
   type IterationRecord,
   type Member,
 } from './epo.ts';
-import { defaultEvaluation, defaultThreads, ModelEvaluator, type Evaluation } from './evaluator.ts';
+import { defaultEvaluation, defaultThreads, ModelEvaluator } from './engine/evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
 import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
-import { readHistory, readRunSummary } from './store.ts';
+import {
+  readCheckpoint,
+  readHistory,
+  readRunSummary,
+  RUN_VERSION,
+  type Checkpoint,
+  type RunSummary,
+} from './store.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 
-export const RUN_VERSION = 1;
 /** run.json's model hash when the caller gave none (the CLI always hashes the weights). */
 const UNRECORDED = 'unrecorded';
-
-export interface FrontierPoint extends Candidate {
-  text: string;
-}
-
-/** DIR/run.json. */
-export interface RunSummary {
-  version: number;
-  model: { id: string; sha256: string };
-  target: string;
-  options: EpoOptions;
-  seed: number;
-  /** The BOS id put before the optimized tokens, or null. */
-  bos: number | null;
-  /** How children were evaluated: in full, or from their parents' cached prefixes (options.evaluation). */
-  evaluation: Evaluation;
-  iterations: number;
-  seconds: number;
-  evaluations: number;
-  dropped: number;
-  population: (FrontierPoint & { penalty: number })[];
-  frontier: FrontierPoint[];
-}
 
 export interface DreamProgress {
   record: IterationRecord;
@@ -89,14 +72,6 @@ function writeAtomic(path: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** State a resume needs beyond history.jsonl: the population's gradient top-k, as it was. */
-interface Checkpoint {
-  iter: number;
-  rng: number[];
-  evaluations: number;
-  population: { ids: number[]; target: number; xent: number; penalty: number; topk: number[] }[];
-}
-
 const textOf = (model: Model, ids: readonly number[]): string =>
   model.tokenizer?.decode([...ids]) ?? ids.join(' ');
 
@@ -125,7 +100,7 @@ export async function resumeDream(
     throw new RunError(
       `cannot resume: the run used model ${previous.model.id} (sha256 ${previous.model.sha256.slice(0, 12)}…), this is another`,
     );
-  const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as Checkpoint;
+  const checkpoint = readCheckpoint(dir);
   const history = readHistory(dir);
   const options = { ...previous.options, iters: checkpoint.iter + request.iters };
   const bos = previous.bos;

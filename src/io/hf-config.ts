@@ -7,6 +7,8 @@ interface CommonConfig {
   hidden: number;
   layers: number;
   heads: number;
+  /** Key/value heads: fewer than `heads` where attention is grouped (GQA), else `heads`. */
+  kvHeads: number;
   headDim: number;
   intermediate: number;
   maxPositions: number;
@@ -17,7 +19,6 @@ interface CommonConfig {
 
 export interface LlamaConfig extends CommonConfig {
   arch: 'llama';
-  kvHeads: number;
   rmsNormEps: number;
   ropeTheta: number;
   /** 'rotate-half' pairs dimension i with i + headDim/2 (HF); 'interleaved' pairs 2i with 2i+1 (llama2.c). */
@@ -138,6 +139,7 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
       hidden,
       layers: f.int('num_hidden_layers'),
       heads,
+      kvHeads: heads,
       headDim: divide(f, hidden, heads, 'hidden_size'),
       intermediate: f.int('intermediate_size'),
       layerNormEps: f.num('layer_norm_eps', 1e-5),
@@ -159,6 +161,7 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
     hidden,
     layers: f.int('n_layer'),
     heads,
+    kvHeads: heads,
     headDim: divide(f, hidden, heads, 'n_embd'),
     intermediate: f.int('n_inner', 4 * hidden),
     layerNormEps: f.num('layer_norm_epsilon', 1e-5),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ScanResult } from '../data/scan.ts';
-import type { RunSummary } from '../dream/run.ts';
+import type { RunSummary } from '../dream/store.ts';
 import { comparisonFigure, type Figure, type FigurePoint } from './figure.ts';
 import { escapeHtml } from './colors.ts';
 import { htmlPage } from './html.ts';

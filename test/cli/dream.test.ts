@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/dream/run.ts';
+import type { RunSummary } from '../../src/dream/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-dream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attribute, AttributionError } from '../../src/dream/attribution.ts';
-import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { tokenPolicy } from '../../src/dream/tokens.ts';
 import { input } from '../../src/graph/index.ts';
 import { Rng } from '../../src/graph/rng.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import {
   add,
   div,

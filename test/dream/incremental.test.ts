@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { withGradients, type Child } from '../../src/dream/epo.ts';
-import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { input, Rng, slice } from '../../src/graph/index.ts';
-import { nextLogProbs, VOCAB_BLOCK } from '../../src/dream/programs.ts';
+import { nextLogProbs, VOCAB_BLOCK } from '../../src/dream/engine/programs.ts';
 import { PYTHIA_70M_SHAPE, randomGptNeoX } from '../../src/models/random.ts';
 import { compile } from '../../src/runtime/index.ts';
 import { loadModel } from '../../src/models/load.ts';

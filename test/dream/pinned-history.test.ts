@@ -44,7 +44,7 @@ const CASES: { name: string; model: string; target: string; options: Partial<Epo
 ];
 
 interface Pinned {
-  choices: Omit<IterationRecord, 'seconds' | 'candidates'> & { ids: number[][] }[];
+  choices: (Omit<IterationRecord, 'seconds' | 'candidates'> & { ids: number[][] })[];
   values: { target: number[]; xent: number[] }[];
 }
 

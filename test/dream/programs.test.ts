@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { loadModel } from '../../src/models/load.ts';
 import { parseTarget } from '../../src/objectives/target.ts';
 

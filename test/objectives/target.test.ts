@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { traceModel } from '../../src/cli/commands/trace.ts';
-import { ModelEvaluator } from '../../src/dream/evaluator.ts';
+import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { writeSafetensors } from '../../src/io/safetensors.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';

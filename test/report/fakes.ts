@@ -1,6 +1,6 @@
 /** Hand-made run summaries and scans for the report and compare tests. */
 import type { ScanResult } from '../../src/data/scan.ts';
-import type { RunSummary } from '../../src/dream/run.ts';
+import type { RunSummary } from '../../src/dream/store.ts';
 
 /** A run.json with the given frontier, [target, xent, text] each. */
 export function fakeRun(frontier: [number, number, string][], over: Partial<RunSummary> = {}): RunSummary {

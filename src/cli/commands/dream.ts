@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_EPO_OPTIONS, type EpoOptions } from '../../dream/options.ts';
-import { dream, resumeDream, type RunSummary } from '../../dream/run.ts';
+import { dream, resumeDream } from '../../dream/run.ts';
+import type { RunSummary } from '../../dream/store.ts';
 import { resolveModel, DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';

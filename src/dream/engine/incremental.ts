@@ -24,11 +24,12 @@ import {
   where,
   type Dim,
   type Node,
-} from '../graph/index.ts';
-import type { FirstBlockReuse, Model } from '../models/model.ts';
-import type { Target } from '../objectives/target.ts';
-import type { HostTensor, Session } from '../runtime/index.ts';
-import { head, lastPosition, nextLogProbs, targetOnViews, type PositionView } from './programs.ts';
+} from '../../graph/index.ts';
+import type { FirstBlockReuse, Model } from '../../models/model.ts';
+import type { Target } from '../../objectives/target.ts';
+import type { HostTensor, Session } from '../../runtime/index.ts';
+import { head, nextLogProbs } from './programs.ts';
+import { lastPosition, targetOnViews, type PositionView } from './target-views.ts';
 
 /** What a population member's children reuse, from the gradient program's cache outputs. */
 export interface PrefixCache {
@@ -143,7 +144,7 @@ export function incrementalProgram(
 /** KV·Dh: the width of a block's cached keys. */
 function kvFeatures(model: Model): number {
   const c = model.config;
-  return (c.arch === 'llama' ? c.kvHeads : c.heads) * c.headDim;
+  return c.kvHeads * c.headDim;
 }
 
 /** A child to evaluate: its full token sequence (BOS included), its parent's cache, and where they differ. */

@@ -1,6 +1,5 @@
 import {
   add,
-  apply,
   argMax,
   cast,
   concat,
@@ -33,16 +32,15 @@ import {
   stopGradient,
   sub,
   topkIndices,
-  topologicalOrder,
   transpose,
   unsqueeze,
   where,
-  Node,
   type Dim,
-  type Shape,
-} from '../graph/index.ts';
-import type { BuildResult, Model } from '../models/model.ts';
-import type { Target } from '../objectives/target.ts';
+  type Node,
+} from '../../graph/index.ts';
+import type { BuildResult, Model } from '../../models/model.ts';
+import type { Target } from '../../objectives/target.ts';
+import { targetValue } from './target-views.ts';
 
 export interface ProgramOptions {
   /** Tokens per sequence fed to the model, BOS included. */
@@ -76,79 +74,6 @@ export function head(result: BuildResult): {
 
 /** Rows [from, to) of the token axis of [B,T,F]. */
 const rows = (x: Node, from: number, to: number): Node => slice(x, [1], [from], [to]);
-
-/**
- * A value a target reads, over positions along axis 1 (e.g. [B,T,F]), that a program can give for a range
- * of positions without forming it whole: `at(a, b)` is positions [a, b) of it, or undefined if unavailable.
- */
-export interface PositionView {
-  shape: Shape;
-  at(from: number, to: number): Node | undefined;
-}
-
-/**
- * The target's value with the logits, and any hooks given as views, read one range of positions at a time
- * (`PositionView.at`) instead of formed over every position. The target is built on stand-ins for them,
- * and each use of a stand-in — which must be a slice along the position axis — is re-rooted on the view's
- * rows for that range. Logits are only ever read at the last position (`logit:TOKEN`), and forming them
- * over [B,T,V] would cost as much as the rest of the model. Undefined when a stand-in is used otherwise.
- */
-export function targetOnViews(
-  target: Target,
-  hooks: Readonly<Record<string, Node | PositionView>>,
-  logits: PositionView,
-  length: number,
-): Node | undefined {
-  const views = new Map<number, PositionView>();
-  const standIn = (name: string, view: PositionView) => {
-    const node = input(`${name} (stand-in)`, 'float32', view.shape);
-    views.set(node.id, view);
-    return node;
-  };
-  const value = target.value({
-    hooks: Object.fromEntries(
-      Object.entries(hooks).map(([name, h]) => [name, h instanceof Node ? h : standIn(name, h)]),
-    ),
-    logits: standIn('logits', logits),
-    queries: [],
-    locals: [],
-    keys: [],
-    values: [],
-    tokenGradient: () => {
-      throw new GraphError('a target reads hooks and logits only');
-    },
-  });
-  const rebuilt = new Map<number, Node>();
-  for (const node of topologicalOrder([value])) {
-    if (views.has(node.id)) continue;
-    const viewed = node.inputs.find((i) => views.has(i.id));
-    if (viewed) {
-      const reread = positionSlice(node, viewed, views.get(viewed.id) as PositionView, length);
-      if (!reread) return undefined;
-      rebuilt.set(node.id, reread);
-    } else if (node.inputs.some((i) => rebuilt.has(i.id))) {
-      const inputs = node.inputs.map((i) => rebuilt.get(i.id) ?? i);
-      rebuilt.set(node.id, apply(node.primitive, inputs, node.attrs));
-    }
-  }
-  return rebuilt.get(value.id) ?? value;
-}
-
-/** `node` = standIn[…, a:b, …] (a slice along the position axis) as the view's rows [a, b), sliced alike. */
-function positionSlice(node: Node, standIn: Node, view: PositionView, length: number): Node | undefined {
-  if (node.op !== 'Slice' || node.inputs[0] !== standIn) return undefined;
-  const { axes, starts, ends } = node.attrs as { axes: number[]; starts: number[]; ends: number[] };
-  const at = axes.findIndex((a) => (a < 0 ? a + standIn.rank : a) === 1);
-  if (at < 0) return undefined;
-  const bound = (v: number) => Math.min(Math.max(v < 0 ? v + length : v, 0), length);
-  const [a, b] = [bound(starts[at] as number), bound(ends[at] as number)];
-  const rows = b > a ? view.at(a, b) : undefined;
-  if (!rows) return undefined;
-  const others = axes.flatMap((_, i) => (i === at ? [] : [i]));
-  if (others.length === 0) return rows;
-  const pick = (values: number[]) => others.map((i) => values[i] as number);
-  return slice(rows, pick(axes), pick(starts), pick(ends));
-}
 
 /** Vocabulary entries per block of logits formed at once when only next-token log-probabilities are needed. */
 export const VOCAB_BLOCK = 8192;
@@ -197,19 +122,6 @@ export function nextLogProbs(
   const logSum = add(top, log(reduceSum(exp(sub(sums, top)), [2], true))); // [B,L,1]
   const logit = reduceSum(slice(pairs, [3], [1], [2]), [2, 3]); // [B,L]
   return sub(logit, squeeze(logSum, [2])); // [B,L]
-}
-
-/** The logits of a build's last position only, as a view: ranges other than [T−1, T) are unavailable. */
-export const lastPosition = (lastLogits: Node, shape: Shape): PositionView => ({
-  shape,
-  at: (from, to) => (from === (shape[1] as number) - 1 && to === from + 1 ? lastLogits : undefined),
-});
-
-/** The target's value over a build, with logits at the last position only when it can. */
-function targetValue(target: Target, result: BuildResult, lastLogits: Node, length: number): Node {
-  const [B, , V] = lastLogits.shape as [Dim, Dim, Dim];
-  const logits = lastPosition(lastLogits, [B, length, V]);
-  return targetOnViews(target, result.hooks, logits, length) ?? target.value(result);
 }
 
 /**

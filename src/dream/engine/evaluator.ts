@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
-import type { ModelConfig } from '../io/hf-config.ts';
-import type { Model } from '../models/model.ts';
-import { macsPerToken } from '../models/size.ts';
-import type { Target } from '../objectives/target.ts';
-import { compile, type CompileOptions, type HostTensor, type Session } from '../runtime/index.ts';
-import type { Child, EpoEvaluator } from './epo.ts';
+import type { ModelConfig } from '../../io/hf-config.ts';
+import type { Model } from '../../models/model.ts';
+import { macsPerToken } from '../../models/size.ts';
+import type { Target } from '../../objectives/target.ts';
+import { compile, type CompileOptions, type HostTensor, type Session } from '../../runtime/index.ts';
+import type { Child, EpoEvaluator } from '../epo.ts';
 import { evaluatePacked, incrementalProgram, type PackedChild, type PrefixCache } from './incremental.ts';
 import { fitnessProgram, gradientProgram, VOCAB_BLOCK, type ProgramOptions } from './programs.ts';
 
