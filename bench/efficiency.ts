@@ -78,13 +78,10 @@ export const benchmark: Benchmark = {
         const position = rng.int(SEQ_LEN);
         const ids = [...parent.ids];
         ids[position] = (ids[position]! + 1 + rng.int(V - 1)) % V;
-        return { ids, parent, position };
+        return { ids, parent: parent.ids, position };
       });
-      const { incremental } = evaluator;
-      const evaluate = incremental
-        ? () => incremental.fitness(children)
-        : () => evaluator.fitness(children.map((c) => c.ids));
-      const seconds = await timeIt(evaluate, { warmup: 2, runs: 5 });
+      const seconds = await timeIt(() => evaluator.fitness(children), { warmup: 2, runs: 5 });
+      const incremental = evaluator.evaluation === 'incremental';
       const T = SEQ_LEN;
       const flops = incremental
         ? incrementalFlops(model.config, {

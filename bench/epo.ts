@@ -25,13 +25,13 @@ async function openRun(model: Model, spec: string, evaluation: Evaluation) {
   const options = resolveOptions({ evaluation });
   const bos = resolveBos(model, options);
   const target = parseRunTarget(spec, model, options, bos);
-  const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos);
+  const { evaluator, allowed, accept } = await openEvaluator(model, target, options, bos);
   const state: EpoState = await initEpo(evaluator, options, allowed);
   return {
     /** Seconds of one iteration. */
     async step(): Promise<number> {
       const started = performance.now();
-      await stepEpo(state, evaluator, options, hooks);
+      await stepEpo(state, evaluator, options, accept);
       return (performance.now() - started) / 1000;
     },
     dispose: () => evaluator.dispose(),

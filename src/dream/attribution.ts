@@ -89,7 +89,7 @@ export async function attribute(request: AttributionRequest): Promise<Attributio
   const prompt = [...ids];
   const textOf = (id: number) => model.tokenizer?.decodeToken(id) ?? null;
   try {
-    const baseline = await evaluator.fitness([prompt]);
+    const baseline = await evaluator.evaluate([prompt]);
     const { topk } = await evaluator.gradient([prompt], [0]);
     const favoured = topk[0] as Int32Array; // [seqLen, k]
     const swaps = Array.from({ length: seqLen * k }, (_, s) => {
@@ -100,7 +100,7 @@ export async function attribute(request: AttributionRequest): Promise<Attributio
     const targets: number[] = [];
     const xents: number[] = [];
     for (let start = 0; start < swaps.length; start += batchSize) {
-      const out = await evaluator.fitness(swaps.slice(start, start + batchSize));
+      const out = await evaluator.evaluate(swaps.slice(start, start + batchSize));
       targets.push(...out.target);
       xents.push(...out.xent);
     }

@@ -13,34 +13,43 @@ export interface Member extends Candidate {
   penalty: number;
   /** [seqLen × k] token ids, most favoured first. */
   topk: Int32Array;
-  /** What an incremental evaluator keeps for this member's children (its prefix cache); opaque here. */
-  cache?: unknown;
 }
 
-/** A child: its ids, its parent, and the one position where they differ. */
+/** A child: its ids, its parent's, and the one position where they differ. */
 export interface Child {
   ids: number[];
-  parent: Member;
+  parent: readonly number[];
   position: number;
 }
 
-/** The compiled programs EPO runs, over batches of optimized-token ids. */
+/** Target and cross-entropy of each prompt evaluated. */
+export interface Evaluated {
+  target: number[];
+  xent: number[];
+}
+
+/**
+ * What EPO evaluates prompts with. How (batches, full or incremental evaluation, caches of the members'
+ * prefixes) is the evaluator's affair: every answer depends on the prompts alone, so that runs replay.
+ */
 export interface EpoEvaluator {
   readonly seqLen: number;
+  /** Tokens kept per position of a gradient's top-k. */
   readonly topk: number;
-  fitness(ids: readonly number[][]): Promise<{ target: number[]; xent: number[] }>;
-  /** Also returns, for an incremental evaluator, each prompt's cache. */
+  /** Per prompt: its target, xent, and at each position the top-k tokens of −∂(−target + λ·xent)/∂onehot. */
   gradient(
-    ids: readonly number[][],
+    prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: readonly unknown[] }>;
-  /** Incremental evaluation, where offered: children evaluated from their parents' caches. */
-  readonly incremental?: {
-    fitness(children: readonly Child[]): Promise<{ target: number[]; xent: number[] }>;
-    /** The caches of members that have none (a resumed population). */
-    caches(members: readonly Member[]): Promise<readonly unknown[]>;
-  };
+  ): Promise<Evaluated & { topk: Int32Array[] }>;
+  /** Per child: its target and xent. */
+  fitness(children: readonly Child[]): Promise<Evaluated>;
 }
+
+/** Whether a child may be evaluated at all (e.g. the round-trip check); a refused one is dropped. */
+export type AcceptChild = (ids: readonly number[]) => boolean;
+
+/** The key of a prompt in maps of prompts. */
+export const promptKey = (ids: readonly number[]): string => ids.join(',');
 
 /** One line of history: every candidate (parents first, then children), the kept indices, the RNG state after. */
 export interface IterationRecord {
@@ -66,12 +75,6 @@ export interface EpoState {
   evaluations: number;
 }
 
-export interface EpoHooks {
-  /** Whether a child may be evaluated (the round-trip check). */
-  accept?(ids: readonly number[]): boolean;
-}
-
-const keyOf = (ids: readonly number[]): string => ids.join(',');
 const loss = (c: Candidate, penalty: number): number => -c.target + penalty * c.xent;
 
 function argminLoss(candidates: readonly Candidate[], penalty: number): number {
@@ -93,20 +96,19 @@ export function randomPrompts(
   );
 }
 
-/** Members for `prompts` in slots of the given penalties: their fitness, gradient top-k and (incremental) caches. */
+/** Members for `prompts` in slots of the given penalties: their fitness and gradient top-k. */
 export async function withGradients(
   evaluator: EpoEvaluator,
   prompts: readonly number[][],
   penalties: readonly number[],
 ): Promise<Member[]> {
-  const { target, xent, topk, caches } = await evaluator.gradient(prompts, penalties);
+  const { target, xent, topk } = await evaluator.gradient(prompts, penalties);
   return prompts.map((ids, i) => ({
     ids: [...ids],
     target: target[i] as number,
     xent: xent[i] as number,
     penalty: penalties[i] as number,
     topk: topk[i] as Int32Array,
-    ...(caches && { cache: caches[i] }),
   }));
 }
 
@@ -123,7 +125,7 @@ export async function initEpo(
     ? penalties.map((_, i) => [...(initial[i % initial.length] as number[])])
     : randomPrompts(rng, penalties.length, options.seqLen, allowed);
   const population = await withGradients(evaluator, prompts, penalties);
-  const seen = new Map(population.map((m) => [keyOf(m.ids), { target: m.target, xent: m.xent }]));
+  const seen = new Map(population.map((m) => [promptKey(m.ids), { target: m.target, xent: m.xent }]));
   return { iter: 0, population, rng, seen, evaluations: seen.size };
 }
 
@@ -132,20 +134,11 @@ export async function stepEpo(
   state: EpoState,
   evaluator: EpoEvaluator,
   options: EpoOptions,
-  hooks: EpoHooks = {},
+  accept?: AcceptChild,
 ): Promise<IterationRecord> {
   const started = performance.now();
   const { rng, population } = state;
   const M = population.length;
-  const { incremental } = evaluator;
-  if (incremental) {
-    // A resumed population has no caches yet; they depend only on the members, not on the RNG.
-    const uncached = population.filter((m) => m.cache === undefined);
-    if (uncached.length > 0) {
-      const caches = await incremental.caches(uncached);
-      uncached.forEach((m, i) => (m.cache = caches[i]));
-    }
-  }
 
   // 3. Child j of parent j mod M changes one uniform position to a token uniform over the parent's top-k there.
   const children: Child[] = [];
@@ -156,25 +149,24 @@ export async function stepEpo(
     const token = parent.topk[position * evaluator.topk + rng.int(evaluator.topk)] as number;
     const ids = [...parent.ids];
     ids[position] = token;
-    if (hooks.accept && !hooks.accept(ids)) dropped++;
-    else children.push({ ids, parent, position });
+    if (accept && !accept(ids)) dropped++;
+    else children.push({ ids, parent: parent.ids, position });
   }
 
   // 4. Fitness of the children not evaluated before in this run, each distinct prompt once (a child equal
-  // to its parent has been seen). Incremental evaluation starts each from its parent's cached prefix.
-  const fresh = [
-    ...new Map(children.filter((c) => !state.seen.has(keyOf(c.ids))).map((c) => [keyOf(c.ids), c])).values(),
+  // to its parent has been seen).
+  const unseen = [
+    ...new Map(
+      children.filter((c) => !state.seen.has(promptKey(c.ids))).map((c) => [promptKey(c.ids), c]),
+    ).values(),
   ];
-  for (let start = 0; start < fresh.length; start += options.batchSize) {
-    const batch = fresh.slice(start, start + options.batchSize);
-    const { target, xent } = incremental
-      ? await incremental.fitness(batch)
-      : await evaluator.fitness(batch.map((c) => c.ids));
-    batch.forEach((c, i) =>
-      state.seen.set(keyOf(c.ids), { target: target[i] as number, xent: xent[i] as number }),
+  if (unseen.length > 0) {
+    const { target, xent } = await evaluator.fitness(unseen);
+    unseen.forEach((c, i) =>
+      state.seen.set(promptKey(c.ids), { target: target[i] as number, xent: xent[i] as number }),
     );
   }
-  state.evaluations += fresh.length;
+  state.evaluations += unseen.length;
 
   // 5–6. Selection over parents ∪ children: slot i keeps argmin(−target + λ_i·xent), or on a restart
   // every slot keeps argmin(−target + λ_r·xent) with λ_r ~ U[min, max].
@@ -182,7 +174,7 @@ export async function stepEpo(
     ...population.map(({ ids, target, xent }) => ({ ids, target, xent })),
     ...children.map(({ ids }) => ({
       ids,
-      ...(state.seen.get(keyOf(ids)) as { target: number; xent: number }),
+      ...(state.seen.get(promptKey(ids)) as { target: number; xent: number }),
     })),
   ];
   const restart = options.restartEvery > 0 && state.iter > 0 && state.iter % options.restartEvery === 0;
@@ -193,16 +185,14 @@ export async function stepEpo(
 
   // 7. Survivors keep their gradients (same prompt, same penalty); new members get new ones.
   const next: (Member | undefined)[] = keep.map((k, slot) => (k === slot ? population[slot] : undefined));
-  const needed = keep.flatMap((k, slot) => (next[slot] ? [] : [slot]));
-  for (let start = 0; start < needed.length; start += options.batchSize) {
-    const slots = needed.slice(start, start + options.batchSize);
-    const prompts = slots.map((slot) => (candidates[keep[slot] as number] as Candidate).ids);
-    const fresh = await withGradients(
+  const renewed = keep.flatMap((k, slot) => (next[slot] ? [] : [slot]));
+  if (renewed.length > 0) {
+    const members = await withGradients(
       evaluator,
-      prompts,
-      slots.map((slot) => (population[slot] as Member).penalty),
+      renewed.map((slot) => (candidates[keep[slot] as number] as Candidate).ids),
+      renewed.map((slot) => (population[slot] as Member).penalty),
     );
-    slots.forEach((slot, i) => (next[slot] = fresh[i]));
+    renewed.forEach((slot, i) => (next[slot] = members[i]));
   }
   state.population = next as Member[];
   const record: IterationRecord = {
@@ -211,7 +201,7 @@ export async function stepEpo(
     keep,
     seconds: (performance.now() - started) / 1000,
     rng: rng.state(),
-    evaluated: fresh.length,
+    evaluated: unseen.length,
     dropped,
     ...(restartPenalty === undefined ? {} : { restartPenalty }),
   };

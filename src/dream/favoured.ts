@@ -24,6 +24,7 @@ export function targetGradientEvaluator(
     ...(bos === undefined ? {} : { bos }),
     topk: Math.min(k, policy.allowed.length),
     banned: policy.banned,
+    evaluation: 'full',
     ...(threads !== undefined && { threads }),
   });
 }

@@ -30,8 +30,6 @@ export interface EpoOptions {
   timeLimit: number;
   /** Stop after this many evaluated candidates (0: no limit). */
   maxEvaluations: number;
-  /** Batch size of the compiled programs' runs. */
-  batchSize: number;
   /** Intra-op threads (default: one for tiny models, all cores otherwise; see defaultThreads). */
   threads?: number;
   /**
@@ -59,7 +57,6 @@ export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {
   roundTrip: false,
   timeLimit: 0,
   maxEvaluations: 0,
-  batchSize: 256,
   evaluation: 'auto',
 };
 
@@ -71,7 +68,7 @@ export class OptionsError extends Error {
 export function resolveOptions(partial: Partial<EpoOptions>): EpoOptions {
   const options = { ...DEFAULT_EPO_OPTIONS, ...partial };
   if (options.gcg) options.population = 1;
-  const positiveInts = ['seqLen', 'population', 'childrenPerMember', 'topk', 'batchSize'] as const;
+  const positiveInts = ['seqLen', 'population', 'childrenPerMember', 'topk'] as const;
   for (const key of positiveInts)
     if (!Number.isInteger(options[key]) || options[key] < 1)
       throw new OptionsError(`${key} must be a positive integer, got ${options[key]}`);

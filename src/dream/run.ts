@@ -7,9 +7,10 @@ import {
   initEpo,
   stepEpo,
   type Candidate,
-  type EpoHooks,
+  type AcceptChild,
   type EpoState,
   type IterationRecord,
+  promptKey,
   type Member,
 } from './epo.ts';
 import { defaultEvaluation, defaultThreads, ModelEvaluator } from './engine/evaluator.ts';
@@ -113,8 +114,8 @@ export async function resumeDream(
     async () => {
       const seen = new Map<string, { target: number; xent: number }>();
       for (const record of history)
-        for (const c of record.candidates) seen.set(c.ids.join(','), { target: c.target, xent: c.xent });
-      for (const m of checkpoint.population) seen.set(m.ids.join(','), { target: m.target, xent: m.xent });
+        for (const c of record.candidates) seen.set(promptKey(c.ids), { target: c.target, xent: c.xent });
+      for (const m of checkpoint.population) seen.set(promptKey(m.ids), { target: m.target, xent: m.xent });
       const population: Member[] = checkpoint.population.map((m) => ({
         ...m,
         topk: Int32Array.from(m.topk),
@@ -167,7 +168,7 @@ export async function openEvaluator(
   options: EpoOptions,
   bos: number | null,
   profilePrefix?: string,
-): Promise<{ evaluator: ModelEvaluator; allowed: number[]; hooks: EpoHooks }> {
+): Promise<{ evaluator: ModelEvaluator; allowed: number[]; accept?: AcceptChild }> {
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
   options.threads ??= defaultThreads(model.config);
   const evaluator = await ModelEvaluator.create(model, target, {
@@ -182,9 +183,11 @@ export async function openEvaluator(
   });
   options.topk = evaluator.topk;
   const tokenizer = model.tokenizer;
-  const hooks =
-    options.roundTrip && tokenizer ? { accept: (ids: readonly number[]) => roundTrips(tokenizer, ids) } : {};
-  return { evaluator, allowed: policy.allowed, hooks };
+  return {
+    evaluator,
+    allowed: policy.allowed,
+    ...(options.roundTrip && tokenizer && { accept: (ids: readonly number[]) => roundTrips(tokenizer, ids) }),
+  };
 }
 
 async function execute(
@@ -197,7 +200,7 @@ async function execute(
 ): Promise<RunSummary> {
   const { model, outDir } = request;
   const profilePrefix = request.profile ? join(outDir, 'ort-profile') : undefined;
-  const { evaluator, allowed, hooks } = await openEvaluator(model, target, options, bos, profilePrefix);
+  const { evaluator, allowed, accept } = await openEvaluator(model, target, options, bos, profilePrefix);
   const historyPath = join(outDir, 'history.jsonl');
   const started = performance.now();
   let seconds = previous?.seconds ?? 0;
@@ -211,7 +214,7 @@ async function execute(
       if (request.shouldStop?.()) break;
       if (options.timeLimit > 0 && (performance.now() - started) / 1000 >= options.timeLimit) break;
       if (options.maxEvaluations > 0 && state.evaluations >= options.maxEvaluations) break;
-      const record = await stepEpo(state, evaluator, options, hooks);
+      const record = await stepEpo(state, evaluator, options, accept);
       appendFileSync(historyPath, `${JSON.stringify(record)}\n`);
       dropped += record.dropped;
       frontierPool.push(...record.candidates.slice(state.population.length));
@@ -251,10 +254,13 @@ async function execute(
       iter: state.iter,
       rng: state.rng.state(),
       evaluations: state.evaluations,
-      // Without the members' caches: an incremental evaluator recomputes them on resume.
-      population: state.population.map(({ ids, target, xent, penalty, topk }) => {
-        return { ids, target, xent, penalty, topk: Array.from(topk) };
-      }),
+      population: state.population.map(({ ids, target, xent, penalty, topk }) => ({
+        ids,
+        target,
+        xent,
+        penalty,
+        topk: Array.from(topk),
+      })),
     };
     writeAtomic(join(outDir, 'checkpoint.json'), JSON.stringify(checkpoint));
     writeAtomic(join(outDir, 'run.json'), `${JSON.stringify(summary, null, 2)}\n`);

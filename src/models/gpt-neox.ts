@@ -107,19 +107,20 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers },
-    forward({ lastLayer, full, hooks, embed, attend, ownRows, localRows }: ForwardContext) {
+    forward({ lastLayer, full, hooks, embed, attention, tokenLocal }: ForwardContext) {
       let x = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       for (let l = 0; l <= lastLayer; l++) {
         const layer = p.layers[l] as GptNeoXLayer;
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        const own = ownRows(l, x); // x, or at a reused block 0 its fresh rows
-        const h = layerNorm(own.x, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
-        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), own.positions, rope); // [B,H,T,Dh]
-        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), H, Dh), own.positions, rope); // [B,H,T,Dh]
-        const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
-        const { out, pattern } = attend(l, q, k, v); // [B,T,D]
+        const { out, pattern } = attention(l, x, (rows, positions) => {
+          const h = layerNorm(rows, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
+          const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), positions, rope); // [B,H,T,Dh]
+          const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), H, Dh), positions, rope); // [B,H,T,Dh]
+          const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
+          return { q, k, v };
+        }); // [B,T,D]
         hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
         const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
 
@@ -131,8 +132,10 @@ export function gptNeoXArchitecture(config: GptNeoXConfig, p: GptNeoXParams): Ar
           const post = hooks.hook(`${at}mlp.hook_post`, act(pre));
           return hooks.hook(`${at}hook_mlp_out`, linear(post, layer.wOut, layer.bOut));
         };
-        if (config.parallelResidual) x = add(localRows(l, add(own.x, mlp(own.x))), attnOut);
-        else {
+        if (config.parallelResidual) {
+          const local = tokenLocal(l, x, (rows) => add(rows, mlp(rows))); // x + mlp(ln₂(x)) [B,T,D]
+          x = add(local, attnOut);
+        } else {
           const mid = add(x, attnOut);
           x = add(mid, mlp(mid));
         }

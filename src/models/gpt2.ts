@@ -98,7 +98,7 @@ export function gpt2Architecture(config: Gpt2Config, p: Gpt2Params): Architectur
     (config.scaleAttnWeights ? 1 : Math.sqrt(Dh)) / (config.scaleAttnByInverseLayerIdx ? l + 1 : 1);
   return {
     hookSpec: { layers: config.layers, positionEmbedding: true },
-    forward({ positions, lastLayer, full, hooks, embed, attend, ownRows }: ForwardContext) {
+    forward({ positions, lastLayer, full, hooks, embed, attention }: ForwardContext) {
       const tokenEmbed = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       const posEmbed = gather(p.wPos, positions); // [T,D]
       hooks.hook('hook_pos_embed', expand(posEmbed, tokenEmbed.shape)); // [B,T,D], as TransformerLens
@@ -108,12 +108,14 @@ export function gpt2Architecture(config: Gpt2Config, p: Gpt2Params): Architectur
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        const h = layerNorm(ownRows(l, x).x, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
-        const scale = qScale(l);
-        const q = splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh); // [B,H,T,Dh]
-        const k = splitHeads(linear(h, layer.wK, layer.bK), H, Dh); // [B,H,T,Dh]
-        const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
-        const { out, pattern } = attend(l, scale === 1 ? q : mul(q, scale), k, v); // [B,T,D]
+        const { out, pattern } = attention(l, x, (rows) => {
+          const h = layerNorm(rows, layer.attnNorm.w, layer.attnNorm.b, eps); // [B,T,D]
+          const q = splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh); // [B,H,T,Dh]
+          const k = splitHeads(linear(h, layer.wK, layer.bK), H, Dh); // [B,H,T,Dh]
+          const v = splitHeads(linear(h, layer.wV, layer.bV), H, Dh); // [B,H,T,Dh]
+          const scale = qScale(l);
+          return { q: scale === 1 ? q : mul(q, scale), k, v };
+        }); // [B,T,D]
         hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
         const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
         x = add(x, attnOut);

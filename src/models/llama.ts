@@ -86,20 +86,21 @@ export function llamaArchitecture(config: LlamaConfig, p: LlamaParams): Architec
   const act = activation(config.hiddenAct);
   return {
     hookSpec: { layers: config.layers, gatedMlp: true },
-    forward({ lastLayer, full, hooks, embed, attend, ownRows }: ForwardContext) {
+    forward({ lastLayer, full, hooks, embed, attention }: ForwardContext) {
       let x = hooks.hook('hook_embed', embed(p.wE)); // [B,T,D]
       for (let l = 0; l <= lastLayer; l++) {
         const layer = p.layers[l] as LlamaLayer;
         const at = `blocks.${l}.`;
         x = hooks.hook(`${at}hook_resid_pre`, x);
 
-        // Attention: RoPE on q and k; GQA when KV < H; keys and values of a cached prefix come first.
-        const own = ownRows(l, x); // x, or at a reused block 0 its fresh rows
-        const h = rmsNorm(own.x, layer.attnNorm, eps); // [B,T,D]
-        const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), own.positions, rope); // [B,H,T,Dh]
-        const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), KV, Dh), own.positions, rope); // [B,KV,T,Dh]
-        const v = splitHeads(linear(h, layer.wV, layer.bV), KV, Dh); // [B,KV,T,Dh]
-        const { out, pattern } = attend(l, q, k, v); // [B,T,H·Dh]
+        // Attention: RoPE on q and k; GQA when KV < H.
+        const { out, pattern } = attention(l, x, (rows, positions) => {
+          const h = rmsNorm(rows, layer.attnNorm, eps); // [B,T,D]
+          const q = applyRotary(splitHeads(linear(h, layer.wQ, layer.bQ), H, Dh), positions, rope); // [B,H,T,Dh]
+          const k = applyRotary(splitHeads(linear(h, layer.wK, layer.bK), KV, Dh), positions, rope); // [B,KV,T,Dh]
+          const v = splitHeads(linear(h, layer.wV, layer.bV), KV, Dh); // [B,KV,T,Dh]
+          return { q, k, v };
+        }); // [B,T,H·Dh]
         hooks.hook(`${at}attn.hook_pattern`, pattern); // [B,H,T,S]
         const attnOut = hooks.hook(`${at}hook_attn_out`, linear(out, layer.wO, layer.bO));
         x = add(x, attnOut);

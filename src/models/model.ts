@@ -12,13 +12,13 @@ import {
   slice,
   transpose,
   transposeLast2,
-  unsqueeze,
   type Dim,
   type Node,
 } from '../graph/index.ts';
 import type { ModelConfig } from '../io/hf-config.ts';
 import { attention } from '../nn/index.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { tokenLocalRows } from './first-block.ts';
 import { HookRecorder, hookNames, type HookSpec } from './hooks.ts';
 
 /**
@@ -161,6 +161,19 @@ export interface ArchitectureOutput {
 /** Multi-head attention of block `layer`: the output with heads merged [B,T,H·Dh], and the pattern. */
 export type Attend = (layer: number, q: Node, k: Node, v: Node) => { out: Node; pattern: Node };
 
+/** The queries [B,H,N,Dh] (as attention reads them: after rotary, scaled) and keys, values [B,KV,N,Dh] of N rows. */
+export interface QueryKeyValue {
+  q: Node;
+  k: Node;
+  v: Node;
+}
+
+/**
+ * A block's projection of rows of the residual stream [B,N,D] at positions [N] to their queries, keys and
+ * values: token-local, each row's from its own residual and position alone.
+ */
+export type Project = (x: Node, positions: Node) => QueryKeyValue;
+
 /** The pieces every forward pass starts from, prepared by `makeModel`. */
 export interface ForwardContext {
   tokens: Node;
@@ -173,18 +186,18 @@ export interface ForwardContext {
   /** The token embeddings W_E[tokens] [B,T,D] (onehot·W_E for a one-hot), with the build's offset if any. */
   embed: (wE: Node) => Node;
   /**
-   * Causal attention of the new queries q [B,H,T,Dh] (after rotary) over the cached keys and the new keys
-   * k, v [B,KV,T,Dh] (after rotary); records k and v as the block's keys and values.
+   * Causal self-attention of block `layer` over the residual stream x [B,T,D]: `project` gives the rows'
+   * queries, keys and values; each query sees every key at a position ≤ its own (a cached prefix's too).
+   * Returns the output with heads merged [B,T,H·Dh] and the pattern [B,H,T,S]; records the queries, keys
+   * and values. `project` may see only some rows of x (first-block.ts).
    */
-  attend: Attend;
+  attention(layer: number, x: Node, project: Project): { out: Node; pattern: Node };
   /**
-   * The rows from which block `layer` computes its attention's inputs (and, if parallel, its MLP branch),
-   * with their positions: `x` and every position, except at block 0 of packed sequences that reuse it
-   * (FirstBlockReuse), where only the fresh rows.
+   * `f` over every row of x [B,T,D], where f is token-local (each output row from its own input row alone):
+   * a parallel-residual block's x + mlp(x), recorded as the block's token-local residual (BuildResult.locals).
+   * `f` may see only some rows of x (first-block.ts).
    */
-  ownRows(layer: number, x: Node): { x: Node; positions: Node };
-  /** A parallel-residual block's token-local residual over the rows ownRows gave, as one over every row. */
-  localRows(layer: number, local: Node): Node;
+  tokenLocal(layer: number, x: Node, f: (x: Node) => Node): Node;
 }
 
 export function makeModel(
@@ -219,32 +232,25 @@ export function makeModel(
       const locals: Node[] = [];
       const keys: Node[] = [];
       const values: Node[] = [];
-      const reuse = packed?.firstBlock;
-      const ownRows = (layer: number, x: Node) =>
-        layer === 0 && reuse
-          ? { x: gather(x, reuse.fresh, 1), positions: gather(positions, reuse.fresh) }
-          : { x, positions };
-      const localRows = (layer: number, local: Node): Node => {
-        locals[layer] = local;
-        if (layer !== 0 || !reuse) return local;
-        if (!reuse.locals || !reuse.localSlots)
-          throw new GraphError(
-            'block 0 reuse of a parallel-residual block needs the cached token-local residuals',
-          );
-        const own = reshape(local, [local.shape[1] as Dim, local.shape[2] as Dim]); // [F,D]
-        return unsqueeze(gather(concat([reuse.locals, own], 0), reuse.localSlots), [0]); // [1,R,D]
-      };
       const inner: Attend = packed
         ? packedAttend(packed)
         : cache
           ? prefixAttend(cache, positions)
           : (_, q, k, v) => attention(q, k, v, positions, positions);
-      const attend: Attend = (layer, q, k, v) => {
+      const own = tokenLocalRows(positions, packed?.firstBlock);
+      const attend = (layer: number, x: Node, project: Project) => {
+        const rows = own.rows(layer, x);
+        const { q, k, v } = project(rows.x, rows.positions);
         queries[layer] = q;
         keys[layer] = k;
         values[layer] = v;
         const { out, pattern } = inner(layer, q, k, v);
         return { out: out.rank === 4 ? mergeHeads(out) : out, pattern };
+      };
+      const tokenLocal = (layer: number, x: Node, f: (x: Node) => Node) => {
+        const local = f(own.rows(layer, x).x);
+        locals[layer] = local;
+        return own.spread(layer, local);
       };
       let wE: Node | undefined;
       const embed = (table: Node) => {
@@ -260,7 +266,7 @@ export function makeModel(
         return reshape(rows, addend.shape);
       };
       const full = stopAfterLayer === undefined;
-      const context = { tokens, positions, lastLayer, full, hooks, embed, attend, ownRows, localRows };
+      const context = { tokens, positions, lastLayer, full, hooks, embed, attention: attend, tokenLocal };
       const result = arch.forward(context);
       const common = { hooks: result.hooks, queries, locals, keys, values, tokenGradient };
       if (!full || !result.normalized || !result.unembedding) return common;

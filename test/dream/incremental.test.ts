@@ -41,7 +41,7 @@ async function bothWays(model: Model, spec: string, bos: number | undefined, row
     ...(rowsPerRun && { activationBytesPerRun: rowsPerRun * 4 * 6 * model.config.vocabSize }),
   };
   const incremental = await ModelEvaluator.create(model, target, { ...options, evaluation: 'incremental' });
-  const full = await ModelEvaluator.create(model, target, options);
+  const full = await ModelEvaluator.create(model, target, { ...options, evaluation: 'full' });
   try {
     expect(incremental.evaluation).toBe('incremental');
     const { parents, children } = family(model, 7);
@@ -52,13 +52,13 @@ async function bothWays(model: Model, spec: string, bos: number | undefined, row
     );
     const packed: Child[] = children.map((c) => ({
       ids: c.ids,
-      parent: members[c.parent]!,
+      parent: parents[c.parent]!,
       position: c.position,
     }));
     return {
       members,
-      fromParents: await incremental.incremental!.fitness(packed),
-      fromScratch: await full.fitness(children.map((c) => c.ids)),
+      fromParents: await incremental.fitness(packed),
+      fromScratch: await full.fitness(packed),
     };
   } finally {
     await incremental.dispose();

@@ -32,7 +32,7 @@ describe.each(FIXTURES)('the EPO programs on the %s fixture', (fixture) => {
       threads: 1,
     });
     try {
-      const fitness = await evaluator.fitness(ids);
+      const fitness = await evaluator.evaluate(ids);
       const gradient = await evaluator.gradient(
         ids,
         ids.map(() => reference.x_penalty),

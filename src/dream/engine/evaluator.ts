@@ -4,8 +4,10 @@ import type { Model } from '../../models/model.ts';
 import { macsPerToken } from '../../models/size.ts';
 import type { Target } from '../../objectives/target.ts';
 import { compile, type CompileOptions, type HostTensor, type Session } from '../../runtime/index.ts';
-import type { Child, EpoEvaluator } from '../epo.ts';
-import { evaluatePacked, incrementalProgram, type PackedChild, type PrefixCache } from './incremental.ts';
+import { promptKey, type Child, type EpoEvaluator, type Evaluated } from '../epo.ts';
+import { parseHook } from '../../models/hooks.ts';
+import { evaluatePacked, incrementalProgram, type PackedChild } from './incremental.ts';
+import { PrefixCaches, sliceCache, type PrefixCache } from './prefix-cache.ts';
 import { fitnessProgram, gradientProgram, VOCAB_BLOCK, type ProgramOptions } from './programs.ts';
 
 /** How EPO evaluates children: from scratch, or from their parents' cached prefixes (incremental.ts). */
@@ -19,14 +21,14 @@ export interface EvaluatorOptions {
   topk: number;
   banned: readonly boolean[];
   threads?: number;
-  /** Default 'full'. 'incremental' falls back to 'full' for a target that reads logits other than last. */
-  evaluation?: Evaluation;
-  /** `fitness` also returns the final-token argmax (default true). */
-  argmax?: boolean;
   /**
-   * Bytes of its largest buffers a run may form at once (default 96 MiB): batches are split into runs to
-   * stay within it. See ACTIVATION_BYTES_PER_RUN.
+   * How `fitness` evaluates children (default: defaultEvaluation). 'incremental' falls back to 'full' for a
+   * target that reads logits other than at the last position.
    */
+  evaluation?: Evaluation;
+  /** `evaluate` also returns the final-token argmax (default true). */
+  argmax?: boolean;
+  /** Bytes of its largest buffers a run may form at once (default ACTIVATION_BYTES_PER_RUN). */
   activationBytesPerRun?: number;
   /** Write ONNX Runtime's profile of each program (JSON, Chrome trace format) to files with this prefix. */
   profilePrefix?: string;
@@ -35,10 +37,9 @@ export interface EvaluatorOptions {
 /**
  * The evaluation EPO uses for a model by default: incremental. It does about half the FLOPs of full
  * evaluation, and its extra work (gathers per block, cache transfers) costs less than the positions it
- * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is 1.73–1.78×
- * faster on the Pythia-70m shape, ~1.3× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP a
- * token).
- * The choice depends on nothing but the model, so that runs replay exactly.
+ * saves even where a run is all overhead: measured here (`npm run bench -- epo`, README), it is 1.7–1.8×
+ * faster on the Pythia-70m shape, ~1.2–1.3× on stories260K, and as fast on the 2-layer fixtures (0.26 MFLOP
+ * a token). The choice depends on nothing but the model, so that runs replay exactly.
  */
 export const defaultEvaluation = (_config: ModelConfig): Evaluation => 'incremental';
 
@@ -55,10 +56,16 @@ export function defaultThreads(config: ModelConfig): number {
  * Bytes of its largest buffers a run forms at once, by default. Without ONNX Runtime's arena these are
  * allocated and returned with each run, so they set the transient part of a run's memory — and more than
  * that: the C allocator keeps freed buffers under its mmap threshold (32 MiB at most) for reuse, so the
- * process's peak grows with them (`npm run bench -- memory`: 1002–1064 MiB at 64 MiB before the gradient
- * program formed fewer vocabulary-wide buffers, 955 after; 1100–1210 at 96).
+ * process's peak grows with them (`npm run bench -- memory`: ~950–1000 MiB at 64 MiB, 1100–1210 at 96).
  */
 const ACTIVATION_BYTES_PER_RUN = 64 * 2 ** 20;
+
+/**
+ * The members' prefix caches an incremental evaluator keeps: at least PREFIX_CACHES of them, else as many as
+ * fit in PREFIX_CACHE_BYTES (a population's members and those that just left it; see PrefixCaches).
+ */
+const PREFIX_CACHES = 32;
+const PREFIX_CACHE_BYTES = 64 * 2 ** 20;
 
 /**
  * Bytes per token row of a fitness run and of a gradient run (see ACTIVATION_BYTES_PER_RUN). A fitness row
@@ -84,18 +91,24 @@ function equalRuns(n: number, runs: number): [number, number][] {
   ]);
 }
 
-/** EPO's compiled programs over one model and target: one ONNX Runtime run per batch each. */
+/**
+ * EPO's compiled programs over one model and target. It splits what it is given into runs of ONNX Runtime
+ * that fit its memory budget, and for incremental evaluation keeps each member's prefix cache (by its ids)
+ * from the gradient program's run, computing it again for a parent it does not hold (a resumed population).
+ */
 export class ModelEvaluator implements EpoEvaluator {
-  readonly incremental?: EpoEvaluator['incremental'];
   private fitnessSession?: Promise<Session>;
   /** The gradient program for batches with a penalty of 0 (see ProgramOptions.zeroPenalties), when first needed. */
   private zeroPenaltySession?: Promise<Session>;
   private allowedTopk?: Int32Array;
-  private disposeIncremental?: () => Promise<void>;
+  private readonly caches?: PrefixCaches;
   private readonly length: number;
+  private readonly fixedPrefix: number;
   /** Token rows a fitness run takes at most, and a gradient run. */
   private readonly maxRows: number;
   private readonly maxGradientRows: number;
+  /** The target's hooks that are attention patterns (cached per parent, not per row). */
+  private readonly patterns: ReadonlySet<string>;
 
   private constructor(
     private readonly model: Model,
@@ -106,39 +119,23 @@ export class ModelEvaluator implements EpoEvaluator {
     private readonly program: ProgramOptions,
     private readonly compileOptions: Omit<CompileOptions, 'outputs'>,
     private readonly gradientSession: Session,
-    readonly evaluation: Evaluation,
-    incrementalSession: Session | undefined,
+    private readonly incrementalSession: Session | undefined,
     activationBytesPerRun: number,
   ) {
     this.length = program.length;
+    this.fixedPrefix = program.fixedPrefix;
     const perRow = bytesPerRow(model.config);
     this.maxRows = Math.max(1, Math.floor(activationBytesPerRun / perRow.fitness));
     this.maxGradientRows = Math.max(1, Math.floor(activationBytesPerRun / perRow.gradient));
-    if (incrementalSession) {
-      const shape = {
-        length: this.length,
-        hidden: model.config.hidden,
-        layers: model.config.layers,
-        hooks: target.hooks,
-        maxRows: this.maxRows,
-      };
-      this.incremental = {
-        fitness: (children) =>
-          evaluatePacked(
-            incrementalSession,
-            children.map((c) => this.packed(c)),
-            shape,
-          ),
-        caches: async (members) => {
-          const { caches } = await this.run(
-            members.map((m) => m.ids),
-            members.map((m) => m.penalty),
-          );
-          return caches ?? [];
-        },
-      };
-      this.disposeIncremental = () => incrementalSession.dispose();
-    }
+    this.patterns = new Set(
+      target.hooks.filter((h) => parseHook(h, model.hookSpec).point === 'attn.hook_pattern'),
+    );
+    if (incrementalSession) this.caches = new PrefixCaches(PREFIX_CACHE_BYTES, PREFIX_CACHES);
+  }
+
+  /** How `fitness` evaluates children. */
+  get evaluation(): Evaluation {
+    return this.incrementalSession ? 'incremental' : 'full';
   }
 
   static async create(model: Model, target: Target, options: EvaluatorOptions): Promise<ModelEvaluator> {
@@ -146,8 +143,8 @@ export class ModelEvaluator implements EpoEvaluator {
     const allowed = options.banned.filter((b) => !b).length;
     const topk = Math.min(options.topk, allowed); // a banned token is never proposed
     const length = options.seqLen + fixedPrefix;
-    const incremental =
-      options.evaluation === 'incremental' ? incrementalProgram(model, target, length) : undefined;
+    const evaluation = options.evaluation ?? defaultEvaluation(model.config);
+    const incremental = evaluation === 'incremental' ? incrementalProgram(model, target, length) : undefined;
     const program: ProgramOptions = {
       length,
       fixedPrefix,
@@ -176,7 +173,6 @@ export class ModelEvaluator implements EpoEvaluator {
       program,
       compileOptions,
       gradient,
-      incrementalSession ? 'incremental' : 'full',
       incrementalSession,
       options.activationBytesPerRun ?? ACTIVATION_BYTES_PER_RUN,
     );
@@ -192,7 +188,7 @@ export class ModelEvaluator implements EpoEvaluator {
   }
 
   /** Full sequences [B, BOS? + seqLen] as int64. */
-  private feed(prompts: readonly number[][]): HostTensor {
+  private feed(prompts: readonly (readonly number[])[]): HostTensor {
     const rows = prompts.map((p) => this.full(p));
     return {
       dtype: 'int64',
@@ -207,15 +203,9 @@ export class ModelEvaluator implements EpoEvaluator {
     return this.bos === undefined ? [...prompt] : [this.bos, ...prompt];
   }
 
-  private packed(child: Child): PackedChild {
-    const parent = child.parent.cache as PrefixCache | undefined;
-    if (!parent) throw new Error('incremental evaluation needs the parent’s cache');
-    return { ids: this.full(child.ids), parent, position: child.position + (this.bos === undefined ? 0 : 1) };
-  }
-
   /** Target and xent (and, unless disabled, the final-token argmax) of each prompt, evaluated in full. */
-  async fitness(
-    prompts: readonly number[][],
+  async evaluate(
+    prompts: readonly (readonly number[])[],
   ): Promise<{ target: number[]; xent: number[]; argmax: number[] }> {
     this.fitnessSession ??= this.compileFitness();
     const session = await this.fitnessSession;
@@ -230,51 +220,105 @@ export class ModelEvaluator implements EpoEvaluator {
     return result;
   }
 
-  async gradient(
-    prompts: readonly number[][],
-    penalties: readonly number[],
-  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: PrefixCache[] }> {
-    return this.run(prompts, penalties);
+  /** Target and xent of each child: from its parent's prefix cache (incremental), or in full. */
+  async fitness(children: readonly Child[]): Promise<Evaluated> {
+    if (!this.incrementalSession) {
+      const { target, xent } = await this.evaluate(children.map((c) => c.ids));
+      return { target, xent };
+    }
+    const parents = await this.parentCaches(children);
+    const packed = children.map((c): PackedChild => ({
+      ids: this.full(c.ids),
+      parent: parents.get(promptKey(c.parent)) as PrefixCache,
+      position: c.position + this.fixedPrefix,
+    }));
+    return evaluatePacked(this.incrementalSession, packed, {
+      length: this.length,
+      hidden: this.model.config.hidden,
+      patterns: this.patterns,
+      maxRows: this.maxRows,
+    });
   }
 
-  /** The gradient program over `prompts`, in runs of at most `maxGradientRows` token rows. */
-  private async run(
-    prompts: readonly number[][],
-    penalties: readonly number[],
-  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: PrefixCache[] }> {
-    const most = Math.max(1, Math.floor(this.maxGradientRows / this.length));
-    const result = { target: [] as number[], xent: [] as number[], topk: [] as Int32Array[] };
-    const caches: PrefixCache[] = [];
-    for (const [start, end] of equalRuns(prompts.length, Math.ceil(prompts.length / most))) {
-      const part = await this.runOnce(prompts.slice(start, end), penalties.slice(start, end));
-      result.target.push(...part.target);
-      result.xent.push(...part.xent);
-      result.topk.push(...part.topk);
-      caches.push(...(part.caches ?? []));
+  /** The prefix cache of every child's parent, by the parent's key; those not held computed again. */
+  private async parentCaches(children: readonly Child[]): Promise<Map<string, PrefixCache>> {
+    const caches = this.caches as PrefixCaches;
+    const found = new Map<string, PrefixCache>();
+    const missing = new Map<string, readonly number[]>();
+    for (const { parent } of children) {
+      const key = promptKey(parent);
+      if (found.has(key) || missing.has(key)) continue;
+      const cache = caches.get(parent);
+      if (cache) found.set(key, cache);
+      else missing.set(key, parent);
     }
-    return this.incremental ? { ...result, caches } : result;
+    if (missing.size > 0) {
+      const prompts = [...missing.values()];
+      // The caches do not depend on the penalty; any positive one runs the program without its λ = 0 variant.
+      const { caches: computed } = await this.run(
+        prompts,
+        prompts.map(() => 1),
+      );
+      prompts.forEach((p, i) => found.set(promptKey(p), computed[i] as PrefixCache));
+    }
+    return found;
+  }
+
+  async gradient(
+    prompts: readonly (readonly number[])[],
+    penalties: readonly number[],
+  ): Promise<Evaluated & { topk: Int32Array[] }> {
+    const { target, xent, topk } = await this.run(prompts, penalties);
+    return { target, xent, topk };
+  }
+
+  /**
+   * The gradient program over `prompts`, in runs of at most `maxGradientRows` token rows; for incremental
+   * evaluation each prompt's prefix cache is kept.
+   */
+  private async run(
+    prompts: readonly (readonly number[])[],
+    penalties: readonly number[],
+  ): Promise<Evaluated & { topk: Int32Array[]; caches: PrefixCache[] }> {
+    const most = Math.max(1, Math.floor(this.maxGradientRows / this.length));
+    const result = {
+      target: [] as number[],
+      xent: [] as number[],
+      topk: [] as Int32Array[],
+      caches: [] as PrefixCache[],
+    };
+    for (const [start, end] of equalRuns(prompts.length, Math.ceil(prompts.length / most))) {
+      const part = prompts.slice(start, end);
+      const out = await this.runOnce(part, penalties.slice(start, end));
+      const per = this.seqLen * this.topk;
+      const indices = out['topk']?.data as Int32Array | undefined;
+      result.target.push(...numbers(out['target']));
+      result.xent.push(...numbers(out['xent']));
+      part.forEach((ids, b) => {
+        result.topk.push(indices?.slice(b * per, (b + 1) * per) ?? this.everyAllowed());
+        if (!this.caches) return;
+        const cache = sliceCache(out, b, this.model.config.layers, this.target.hooks);
+        this.caches.set(ids, cache);
+        result.caches.push(cache);
+      });
+    }
+    return result;
   }
 
   private async runOnce(
-    prompts: readonly number[][],
+    prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<{ target: number[]; xent: number[]; topk: Int32Array[]; caches?: PrefixCache[] }> {
+  ): Promise<Record<string, HostTensor>> {
     const session = penalties.some((p) => p === 0)
       ? await (this.zeroPenaltySession ??= compile({
           outputs: gradientProgram(this.model, this.target, { ...this.program, zeroPenalties: true }),
           ...this.compileOptions,
         }))
       : this.gradientSession;
-    const out = await session.run({
+    return session.run({
       ids: this.feed(prompts),
       penalties: { dtype: 'float32', shape: [prompts.length], data: Float32Array.from(penalties) },
     });
-    const per = this.seqLen * this.topk;
-    const indices = out['topk']?.data as Int32Array | undefined;
-    const topk = prompts.map((_, b) => indices?.slice(b * per, (b + 1) * per) ?? this.everyAllowed());
-    const result = { target: numbers(out['target']), xent: numbers(out['xent']), topk };
-    if (!this.incremental) return result;
-    return { ...result, caches: prompts.map((_, b) => this.cacheOf(out, b)) };
   }
 
   /** Where the top-k takes every allowed token (topkTakesAll), each position's: those tokens in id order. */
@@ -289,30 +333,10 @@ export class ModelEvaluator implements EpoEvaluator {
     return this.allowedTopk;
   }
 
-  /** Member b's slice of every cache output of the gradient program (copied, so the batch can go). */
-  private cacheOf(out: Record<string, HostTensor>, b: number): PrefixCache {
-    const part = (name: string): Float32Array => {
-      const t = out[name] as HostTensor;
-      const per = t.data.length / (t.shape[0] as number);
-      return (t.data as Float32Array).slice(b * per, (b + 1) * per);
-    };
-    const layers = Array.from({ length: this.model.config.layers }, (_, l) => l);
-    return {
-      queries: part('cache.queries'),
-      ...(out['cache.locals'] && { locals: part('cache.locals') }),
-      keys: layers.map((l) => part(`cache.keys.${l}`)),
-      values: layers.map((l) => part(`cache.values.${l}`)),
-      hooks: Object.fromEntries(this.target.hooks.map((h) => [h, part(`cache.hook.${h}`)])),
-      logprobs: part('logprobs'),
-      normalized: part('normalized'),
-      logSumExp: part('logSumExp'),
-    };
-  }
-
   async dispose(): Promise<void> {
     await this.gradientSession.dispose();
     if (this.zeroPenaltySession) await (await this.zeroPenaltySession).dispose();
-    await this.disposeIncremental?.();
+    await this.incrementalSession?.dispose();
     if (this.fitnessSession) await (await this.fitnessSession).dispose();
   }
 }

@@ -28,30 +28,10 @@ import {
 import type { FirstBlockReuse, Model } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
 import type { HostTensor, Session } from '../../runtime/index.ts';
+import { parseHook } from '../../models/hooks.ts';
+import { stackCaches, stackedInputs, type PrefixCache } from './prefix-cache.ts';
 import { head, nextLogProbs } from './programs.ts';
 import { lastPosition, targetOnViews, type PositionView } from './target-views.ts';
-
-/** What a population member's children reuse, from the gradient program's cache outputs. */
-export interface PrefixCache {
-  /** [T, H·Dh]: block 0's queries (after rotary) of each position, heads side by side (FirstBlockReuse). */
-  queries: Float32Array;
-  /** [T, D]: block 0's token-local residuals, for a parallel-residual model (FirstBlockReuse). */
-  locals?: Float32Array;
-  /** Per block, [T, KV·Dh]: keys (after rotary) of each position, heads side by side. */
-  keys: Float32Array[];
-  /** Per block, [T, KV·Dh]. */
-  values: Float32Array[];
-  /** Per hook the target reads: its values over the sequence ([T,F], or [H,T,T] for a pattern). */
-  hooks: Record<string, Float32Array>;
-  /** [T−1]: log p(x_t | x_<t) for t = 1..T−1. */
-  logprobs: Float32Array;
-  /** [T−1, D]: the final norm's rows h_t for t = 0..T−2. */
-  normalized: Float32Array;
-  /** [T−1]: log Σ_v exp(h_t·W_U[v]) for t = 0..T−2, so that log p(v | x_≤t) = h_t·W_U[v] − logSumExp_t. */
-  logSumExp: Float32Array;
-}
-
-const isPattern = (hook: string): boolean => hook.endsWith('attn.hook_pattern');
 
 /**
  * The incremental fitness program over packed children (see PackedSequences): inputs `ids` [1,R] and
@@ -69,24 +49,23 @@ export function incrementalProgram(
   length: number,
 ): Record<string, Node> | undefined {
   const T = length;
-  const { layers, vocabSize: V } = model.config;
-  const kvWidth = kvFeatures(model);
+  const { vocabSize: V } = model.config;
   const ids = input('ids', 'int64', [1, 'R']);
   const positions = input('positions', 'int64', ['R']);
   const keySlots = input('keySlots', 'int64', ['B', T]);
   const querySlots = input('querySlots', 'int64', ['B', T]);
-  const cached = (name: string) =>
-    Array.from({ length: layers }, (_, l) => input(`cache.${name}.${l}`, 'float32', ['C', kvWidth]));
+  const cached = stackedInputs(model.config);
+  const hookPoints = target.hooks.map((h) => parseHook(h, model.hookSpec));
   // Block 0 of a child's positions after its change comes from the parent's cache, unless the target reads
   // block 0 (its hooks would then hold the fresh rows only).
-  const firstBlock: FirstBlockReuse | undefined = target.hooks.some((h) => h.startsWith('blocks.0.'))
+  const firstBlock: FirstBlockReuse | undefined = hookPoints.some((h) => h.layer === 0)
     ? undefined
     : {
         fresh: input('firstBlock.fresh', 'int64', ['B']),
-        queries: input('cache.queries', 'float32', ['C', model.config.heads * model.config.headDim]),
+        queries: cached.queries,
         keySlots: input('firstBlock.keySlots', 'int64', ['B', T]),
         querySlots: input('firstBlock.querySlots', 'int64', ['B', T]),
-        locals: input('cache.locals', 'float32', ['C', model.config.hidden]),
+        locals: cached.locals,
         localSlots: input('firstBlock.localSlots', 'int64', ['R']),
       };
   const result = model.build({
@@ -95,8 +74,8 @@ export function incrementalProgram(
     hooks: target.hooks,
     packed: {
       length: T,
-      keys: cached('keys'),
-      values: cached('values'),
+      keys: cached.keys,
+      values: cached.values,
       keySlots,
       querySlots,
       rowSlots: input('rowSlots', 'int64', ['R']),
@@ -111,15 +90,15 @@ export function incrementalProgram(
   const isNewQuery = unsqueeze(greater(querySlots, 0), [1, 3]); // [B,1,T,1]
   const [B] = keySlots.shape as [Dim];
   const hooks: Record<string, Node | PositionView> = {};
-  for (const name of target.hooks) {
+  for (const { name, point } of hookPoints) {
     const computed = result.hooks[name] as Node;
-    if (isPattern(name)) {
+    if (point === 'attn.hook_pattern') {
       const [, H] = computed.shape as [Dim, number];
-      const parentPattern = input(`cache.hook.${name}`, 'float32', ['M', H, T, T]);
+      const parentPattern = cached.hook(name, ['M', H, T, T]);
       hooks[name] = where(isNewQuery, computed, gather(parentPattern, parents)); // [B,H,T,T]
     } else {
       const F = computed.shape[2] as number;
-      const parentRows = input(`cache.hook.${name}`, 'float32', ['C', F]);
+      const parentRows = cached.hook(name, ['C', F]);
       const rows = concat([parentRows, reshape(computed, [computed.shape[1] as Dim, F])], 0); // [C+R,F]
       hooks[name] = {
         shape: [B, T, F],
@@ -141,12 +120,6 @@ export function incrementalProgram(
   return { target: value, logprobs: reshape(logprobs, ['L']), labelLogits };
 }
 
-/** KV·Dh: the width of a block's cached keys. */
-function kvFeatures(model: Model): number {
-  const c = model.config;
-  return c.kvHeads * c.headDim;
-}
-
 /** A child to evaluate: its full token sequence (BOS included), its parent's cache, and where they differ. */
 export interface PackedChild {
   ids: readonly number[];
@@ -161,25 +134,10 @@ const int64 = (values: readonly number[], shape: number[]): HostTensor => ({
   data: BigInt64Array.from(values, (v) => BigInt(v)),
 });
 
-function stack(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** The feeds of one run of the incremental program, and how to read its outputs back into xents. */
 export function packChildren(
   children: readonly PackedChild[],
-  {
-    length: T,
-    hidden: D,
-    layers,
-    hooks,
-  }: { length: number; hidden: number; layers: number; hooks: readonly string[] },
+  { length: T, hidden: D, patterns }: { length: number; hidden: number; patterns: ReadonlySet<string> },
 ): {
   feeds: Record<string, HostTensor>;
   xents(out: { logprobs: Float32Array; labelLogits: Float32Array }): number[];
@@ -265,25 +223,7 @@ export function packChildren(
     'firstBlock.querySlots': int64(firstQuerySlots, [B, T]),
     'firstBlock.localSlots': int64(localSlots, [R]),
   };
-  const stacked = (part: (p: PrefixCache) => Float32Array | undefined): HostTensor | undefined => {
-    const parts = parents.map(part);
-    if (parts.some((x) => !x)) return undefined;
-    const data = stack(parts as Float32Array[]);
-    return { dtype: 'float32', shape: [C, data.length / Math.max(C, 1)], data };
-  };
-  feeds['cache.queries'] = stacked((p) => p.queries) as HostTensor;
-  const locals = stacked((p) => p.locals); // parallel-residual models only
-  if (locals) feeds['cache.locals'] = locals;
-  for (let l = 0; l < layers; l++)
-    for (const kind of ['keys', 'values'] as const)
-      feeds[`cache.${kind}.${l}`] = stacked((p) => p[kind][l]) as HostTensor;
-  for (const hook of hooks) {
-    const data = stack(parents.map((p) => p.hooks[hook] as Float32Array));
-    const per = data.length / parents.length;
-    feeds[`cache.hook.${hook}`] = isPattern(hook)
-      ? { dtype: 'float32', shape: [parents.length, per / (T * T), T, T], data }
-      : { dtype: 'float32', shape: [C, per / T], data };
-  }
+  Object.assign(feeds, stackCaches(parents, T, patterns));
   return {
     feeds,
     xents({ logprobs, labelLogits }) {
@@ -305,7 +245,7 @@ export function packChildren(
 export async function evaluatePacked(
   session: Session,
   children: readonly PackedChild[],
-  shape: { length: number; hidden: number; layers: number; hooks: readonly string[]; maxRows: number },
+  shape: { length: number; hidden: number; patterns: ReadonlySet<string>; maxRows: number },
 ): Promise<{ target: number[]; xent: number[] }> {
   const rowsOf = (c: PackedChild) => shape.length - c.position;
   const total = children.reduce((s, c) => s + rowsOf(c), 0);

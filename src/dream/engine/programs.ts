@@ -32,7 +32,6 @@ import {
   stopGradient,
   sub,
   topkIndices,
-  transpose,
   unsqueeze,
   where,
   type Dim,
@@ -40,6 +39,7 @@ import {
 } from '../../graph/index.ts';
 import type { BuildResult, Model } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
+import { cacheOutputs } from './prefix-cache.ts';
 import { targetValue } from './target-views.ts';
 
 export interface ProgramOptions {
@@ -148,12 +148,6 @@ export function fitnessProgram(
   };
 }
 
-/** [B,KV,T,Dh] → [B,T,KV·Dh]: keys or values of each position with their heads side by side. */
-function positionRows(x: Node): Node {
-  const [B, n, T, Dh] = x.shape as [Dim, number, Dim, number];
-  return reshape(transpose(x, [0, 2, 1, 3]), [B, T, n * Dh]); // [B,T,KV·Dh]
-}
-
 /**
  * The gradient program: ids [B,T] and penalties λ [B] → target, xent, and per optimized position the top-k
  * tokens of −∂loss/∂onehot, loss = Σ_b (−target_b + λ_b·xent_b), banned tokens masked (−∞) before TopK so
@@ -210,17 +204,20 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
   const outputs: Record<string, Node> = { target: value, xent };
   const labelRows = gather(unembedding, labelled); // [B,H,D]: W_U[x_{t+1}]
   if (options.cache) {
-    outputs['logprobs'] = logprobs;
-    outputs['normalized'] = predicting;
     // log Σ exp ℓ = ℓ_{x_{t+1}} − log p(x_{t+1} | ·), from the label's logit h_t·W_U[x_{t+1}] (not read off
     // the logits buffer, which the log-softmax then overwrites in place).
     const labelLogits = reduceSum(mul(unembedded, labelRows), [2]); // [B,H]
-    outputs['logSumExp'] = real(sub(labelLogits, labelLogprobs));
-    outputs['cache.queries'] = positionRows(result.queries[0] as Node); // block 0's, for FirstBlockReuse
-    if (result.locals[0]) outputs['cache.locals'] = result.locals[0];
-    result.keys.forEach((k, l) => (outputs[`cache.keys.${l}`] = positionRows(k)));
-    result.values.forEach((v, l) => (outputs[`cache.values.${l}`] = positionRows(v)));
-    for (const hook of target.hooks) outputs[`cache.hook.${hook}`] = result.hooks[hook] as Node;
+    const sources = {
+      queries: result.queries[0] as Node,
+      ...(result.locals[0] && { locals: result.locals[0] }),
+      keys: result.keys,
+      values: result.values,
+      hooks: Object.fromEntries(target.hooks.map((h) => [h, result.hooks[h] as Node])),
+      logprobs,
+      normalized: predicting,
+      logSumExp: real(sub(labelLogits, labelLogprobs)),
+    };
+    Object.assign(outputs, cacheOutputs(sources));
   }
   if (!ranked) return outputs;
 
