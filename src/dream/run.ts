@@ -91,10 +91,17 @@ export async function dream(request: DreamRequest): Promise<RunSummary> {
   );
 }
 
+/** What a resumed run is asked: `iters` more iterations, within this call's limits (0: none). */
+export interface ResumeRequest extends Omit<DreamRequest, 'target' | 'options' | 'initial'> {
+  iters: number;
+  /** Stop after this many seconds of this call. */
+  timeLimit?: number;
+  /** Stop after this many more evaluated candidates. */
+  maxEvaluations?: number;
+}
+
 /** Continues a stored run for `iters` more iterations; the result equals a run that never stopped. */
-export async function resumeDream(
-  request: Omit<DreamRequest, 'target' | 'options' | 'initial'> & { iters: number },
-): Promise<RunSummary> {
+export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
   const dir = request.outDir;
   const previous = readRunSummary(dir);
   if (previous.model.sha256 !== (request.modelSha256 ?? UNRECORDED))
@@ -103,7 +110,13 @@ export async function resumeDream(
     );
   const checkpoint = readCheckpoint(dir);
   const history = readHistory(dir);
-  const options = { ...previous.options, iters: checkpoint.iter + request.iters };
+  const more = request.maxEvaluations ?? 0;
+  const options = {
+    ...previous.options,
+    iters: checkpoint.iter + request.iters,
+    timeLimit: request.timeLimit ?? 0,
+    maxEvaluations: more > 0 ? checkpoint.evaluations + more : 0,
+  };
   const bos = previous.bos;
   const target = parseRunTarget(previous.target, request.model, options, bos);
   return execute(

@@ -2,6 +2,7 @@
 export * from './ops/index.ts';
 export { grad, valueAndGrad, unbroadcast } from './autodiff.ts';
 export { Node, apply, topologicalOrder, type Aval, type Attrs } from './node.ts';
+export { substitute } from './substitute.ts';
 export { definePrimitive, nonDifferentiable, GraphError, type Primitive, type Vjp } from './primitive.ts';
 export { printGraph } from './printer.ts';
 export { writeOnnx, OPSET, type OnnxModel, type WriteOptions } from './onnx-writer.ts';

@@ -21,8 +21,8 @@ import {
 } from '../graph/index.ts';
 import { readDirectionFile } from '../io/direction.ts';
 import { readSaeFeature, type SaeFeature } from '../io/sae.ts';
-import type { BuildResult, Model } from '../models/model.ts';
-import { parseHook } from '../models/hooks.ts';
+import type { Model } from '../models/model.ts';
+import { parseHook, type Hook } from '../models/hooks.ts';
 
 /** A scalar per sequence built from a model's hooks or logits: what EPO drives up. */
 export interface Target {
@@ -30,8 +30,14 @@ export interface Target {
   readonly spec: string;
   /** Hooks the target reads. */
   readonly hooks: readonly string[];
-  /** The target of each sequence, [B], from a build of the model that recorded `hooks`. */
-  value(result: BuildResult): Node;
+  /** The target of each sequence, [B], from the values of `hooks` (and the logits, for `logit:`). */
+  value(inputs: TargetInputs): Node;
+}
+
+/** What a target reads: the values of its hooks, and the logits [B,T,V] where the model was built whole. */
+export interface TargetInputs {
+  readonly hooks: Readonly<Record<string, Node>>;
+  readonly logits?: Node;
 }
 
 /** A malformed target spec, or one that names a hook, index or token the model does not have. */
@@ -67,7 +73,8 @@ export function parseTarget(spec: string, context: TargetContext): Target {
   const target = parseSpec(spec.trim(), context);
   // Build it once on a symbolic graph (no run) so that out-of-range indices fail here, before any work.
   const tokens = input('ids', 'int64', [1, context.seqLen]);
-  target.value(context.model.build({ tokens, hooks: target.hooks }));
+  const { hooks, logits } = context.model.build({ tokens, hooks: target.hooks });
+  target.value({ hooks, logits });
   return target;
 }
 
@@ -87,13 +94,12 @@ function parseSpec(text: string, context: TargetContext): Target {
   throw new TargetSpecError(`cannot parse target "${text}"; expected one of:\n  ${TARGET_SYNTAX}`);
 }
 
-function hookOf(name: string, { model }: TargetContext): string {
+function hookOf(name: string, { model }: TargetContext): Hook {
   try {
-    parseHook(name, model.hookSpec);
+    return parseHook(name, model.hookSpec);
   } catch (error) {
     throw new TargetSpecError((error as Error).message);
   }
-  return name;
 }
 
 function position(p: number, seqLen: number, spec: string): number {
@@ -111,23 +117,26 @@ function atPosition(x: Node, at: number): Node {
   return reshape(slice(x, [1], [at], [at + 1]), [B, F]); // [B,F]
 }
 
-function hookValue(result: BuildResult, name: string): Node {
-  const h = result.hooks[name];
-  if (!h) throw new GraphError(`the build did not record hook "${name}"`);
+function hookValue({ hooks }: TargetInputs, name: string): Node {
+  const h = hooks[name];
+  if (!h)
+    throw new GraphError(
+      `the target reads hook "${name}", which was not given (given: ${Object.keys(hooks).join(', ') || 'none'})`,
+    );
   return h;
 }
 
 function featureTarget(spec: string, [, hook, index, pos]: RegExpExecArray, context: TargetContext): Target {
-  const name = hookOf(hook as string, context);
-  if (name.endsWith('attn.hook_pattern'))
+  const { name, point } = hookOf(hook as string, context);
+  if (point === 'attn.hook_pattern')
     throw new TargetSpecError(`${spec}: attention patterns are addressed as ${name}[h=H,k=K]`);
   const n = Number(index);
   const at = position(pos === undefined ? -1 : Number(pos), context.seqLen, spec);
   return {
     spec,
     hooks: [name],
-    value(result) {
-      const x = hookValue(result, name); // [B,T,F]
+    value(inputs) {
+      const x = hookValue(inputs, name); // [B,T,F]
       const features = x.shape[2] as number;
       if (n >= features)
         throw new TargetSpecError(
@@ -151,9 +160,9 @@ function logitTarget(spec: string, { model, seqLen }: TargetContext): Target {
   return {
     spec,
     hooks: [],
-    value(result) {
-      if (!result.logits) throw new GraphError('a logit target needs the full model');
-      const last = atPosition(result.logits, seqLen - 1); // [B,V]
+    value({ logits }) {
+      if (!logits) throw new GraphError('a logit target needs the full model');
+      const last = atPosition(logits, seqLen - 1); // [B,V]
       const mine = reduceSum(where(equal(isToken, 1), last, 0), [1]);
       const others = reduceMax(where(equal(isToken, 1), -Infinity, last), [1]);
       return sub(mine, others);
@@ -180,15 +189,15 @@ function tokenId(token: string, model: Model, spec: string): number {
 }
 
 function directionTarget(spec: string, [, hook, file]: RegExpExecArray, context: TargetContext): Target {
-  const name = hookOf(hook as string, context);
+  const { name } = hookOf(hook as string, context);
   const direction = (context.readDirection ?? readDirectionFile)(file as string);
   if (!Array.isArray(direction) || direction.length === 0 || direction.some((v) => typeof v !== 'number'))
     throw new TargetSpecError(`${spec}: ${file} must hold a JSON array of numbers`);
   return {
     spec,
     hooks: [name],
-    value(result) {
-      const x = atPosition(hookValue(result, name), context.seqLen - 1); // [B,F]
+    value(inputs) {
+      const x = atPosition(hookValue(inputs, name), context.seqLen - 1); // [B,F]
       const features = x.shape[1] as number;
       if (direction.length !== features)
         throw new TargetSpecError(
@@ -204,16 +213,18 @@ function directionTarget(spec: string, [, hook, file]: RegExpExecArray, context:
 }
 
 function patternTarget(spec: string, [, hook, head, key]: RegExpExecArray, context: TargetContext): Target {
-  const name = hookOf(hook as string, context);
-  if (!name.endsWith('attn.hook_pattern'))
-    throw new TargetSpecError(`${spec}: [h=H,k=K] addresses attention patterns (blocks.L.attn.hook_pattern)`);
+  const { name, point } = hookOf(hook as string, context);
+  if (point !== 'attn.hook_pattern')
+    throw new TargetSpecError(
+      `${spec}: [h=H,k=K] addresses attention patterns (blocks.L.attn.hook_pattern), not ${name}`,
+    );
   const h = Number(head);
   const k = position(Number(key), context.seqLen, spec);
   return {
     spec,
     hooks: [name],
-    value(result) {
-      const p = hookValue(result, name); // [B,H,T,S]
+    value(inputs) {
+      const p = hookValue(inputs, name); // [B,H,T,S]
       const heads = p.shape[1] as number;
       if (h >= heads) throw new TargetSpecError(`${spec}: head ${h} is out of range (0..${heads - 1})`);
       const [B] = p.shape as [Dim];
@@ -234,13 +245,13 @@ function saeTarget(spec: string, [, dir, index, pos]: RegExpExecArray, context: 
   } catch (error) {
     throw new TargetSpecError(`${spec}: ${(error as Error).message}`);
   }
-  const name = hookOf(feature.hook, context);
+  const { name } = hookOf(feature.hook, context);
   const at = position(pos === undefined ? -1 : Number(pos), context.seqLen, spec);
   return {
     spec,
     hooks: [name],
-    value(result) {
-      const x = atPosition(hookValue(result, name), at); // [B,F]
+    value(inputs) {
+      const x = atPosition(hookValue(inputs, name), at); // [B,F]
       const width = x.shape[1] as number;
       if (width !== feature.dIn)
         throw new TargetSpecError(`${spec}: the SAE reads ${feature.dIn} features, ${name} has ${width}`);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/dream/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-dream-'));
@@ -90,5 +90,59 @@ describe('reverie dream', () => {
     expect(result.stderr).toMatch(
       /feature 999 is out of range: blocks\.2\.mlp\.hook_post has features 0\.\.171/,
     );
+  });
+});
+
+describe('reverie dream --resume', () => {
+  const run = join(dir, 'resumable');
+  const iterations = () => (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunSummary).iterations;
+  beforeAll(() => {
+    const result = reverie('dream', '--iters', '2', '--population', '3', '--children', '8', '--out', run);
+    expect(result.status, result.stderr).toBe(0);
+  });
+
+  it('names a missing run in one line', () => {
+    const result = reverie('dream', '--resume', join(dir, 'missing'), '--iters', '1');
+    expect(result.status).toBe(1);
+    const errors = result.stderr.split('\n').filter((line) => line.startsWith('reverie:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^reverie: RunNotFoundError: .*missing is not a reverie run/);
+  });
+
+  it("rejects options that contradict the run, naming each with the run's and the given value", () => {
+    const result = reverie('dream', '--resume', run, '--iters', '1', '--seed', '3', '--population', '4');
+    expect(result.status).toBe(2);
+    const errors = result.stderr.split('\n').filter((line) => line.startsWith('reverie:'));
+    expect(errors).toEqual([
+      `reverie: UsageError: --resume ${run}: options contradict the stored run: ` +
+        '--population (run: 3, given: 4), --seed (run: 0, given: 3); drop them, or start a new run',
+    ]);
+    expect(iterations()).toBe(2);
+  });
+
+  it('accepts options that agree with the run (--topk as asked, before the cap) and per-call ones', () => {
+    const result = reverie(
+      'dream',
+      '--resume',
+      run,
+      '--iters',
+      '1',
+      '--seed',
+      '0',
+      '--population',
+      '3',
+      '--children',
+      '8',
+      '--topk',
+      '512', // stories260K's run stored 509: the tokens it may propose
+      '--out',
+      run,
+      '--time-limit',
+      '60',
+      '--json',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as RunSummary).options.topk).toBe(509);
+    expect(iterations()).toBe(3);
   });
 });

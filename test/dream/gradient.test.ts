@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
-import {
-  add,
-  div,
-  grad,
-  input,
-  logSoftmax,
-  mul,
-  neg,
-  reduceSum,
-  Rng,
-  slice,
-  type Node,
-} from '../../src/graph/index.ts';
+import { gradientDefinition } from '../../src/dream/engine/gradient.ts';
+import { Rng } from '../../src/graph/index.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
 import { parseTarget, type Target } from '../../src/objectives/target.ts';
@@ -21,11 +10,7 @@ import { compile } from '../../src/runtime/index.ts';
 const SEQ_LEN = 6;
 const TOPK = 6;
 
-/**
- * −∂loss/∂onehot by plain autodiff through a one-hot input that feeds both the embedding and the xent's
- * labels, loss = Σ_b (−target_b + λ_b·xent_b): the definition the gradient program's hand-formed pieces
- * (softmax-minus-label cotangent, label term, per-row scaling) must agree with.
- */
+/** −∂loss/∂onehot [B,T,V] of `ids` by the gradient program's definition (gradientDefinition). */
 async function onehotGradient(
   model: Model,
   target: Target,
@@ -33,15 +18,7 @@ async function onehotGradient(
   penalties: number[],
 ): Promise<Float32Array> {
   const [B, T, V] = [ids.length, (ids[0] as number[]).length, model.config.vocabSize];
-  const onehot = input('onehot', 'float32', [B, T, V]);
-  const lambda = input('penalties', 'float32', [B]);
-  const result = model.build({ tokens: onehot, hooks: target.hooks });
-  const logProbs = logSoftmax(result.logits as Node, -1);
-  const labelled = mul(slice(onehot, [1], [1], [T]), slice(logProbs, [1], [0], [T - 1]));
-  const xent = neg(div(reduceSum(labelled, [1, 2]), T - 1)); // [B]
-  const loss = reduceSum(add(neg(target.value(result)), mul(lambda, xent)), [0]);
-  const [dOnehot] = grad(loss, [onehot]) as [Node];
-  const session = await compile({ outputs: { favour: neg(dOnehot) }, threads: 1 });
+  const session = await compile({ outputs: gradientDefinition(model, target, T), threads: 1 });
   try {
     const data = new Float32Array(B * T * V);
     ids.forEach((row, b) => row.forEach((id, t) => (data[(b * T + t) * V + id] = 1)));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withGradients, type Child } from '../../src/dream/epo.ts';
 import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
+import { PrefixCaches, type PrefixCache } from '../../src/dream/engine/prefix-cache.ts';
 import { input, Rng, slice } from '../../src/graph/index.ts';
 import { nextLogProbs, VOCAB_BLOCK } from '../../src/dream/engine/programs.ts';
 import { PYTHIA_70M_SHAPE, randomGptNeoX } from '../../src/models/random.ts';
@@ -129,6 +130,63 @@ describe('incremental evaluation on stories260K (with its BOS)', () => {
     const { fromParents, fromScratch } = await bothWays(model, spec, model.tokenizer!.bosId);
     expectClose(fromParents.target, fromScratch.target);
     expectClose(fromParents.xent, fromScratch.xent);
+  });
+});
+
+describe('the incremental evaluator’s prefix caches', () => {
+  it('are computed again, to the same results, for parents it holds none for (a resumed population)', async () => {
+    const model = await loadModel('../shared/fixtures/llama-tiny-random');
+    const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN });
+    const options = {
+      seqLen: SEQ_LEN,
+      topk: 4,
+      banned: Array.from({ length: model.config.vocabSize }, () => false),
+      threads: 1,
+      evaluation: 'incremental' as const,
+    };
+    const { parents, children } = family(model, 11);
+    const packed: Child[] = children.map((c) => ({
+      ids: c.ids,
+      parent: parents[c.parent]!,
+      position: c.position,
+    }));
+    const warm = await ModelEvaluator.create(model, target, options);
+    const cold = await ModelEvaluator.create(model, target, options);
+    try {
+      await withGradients(warm, parents, [0.5, 1, 2]);
+      expect(await cold.fitness(packed)).toEqual(await warm.fitness(packed));
+    } finally {
+      await warm.dispose();
+      await cold.dispose();
+    }
+  });
+});
+
+describe('PrefixCaches', () => {
+  const cache = (bytes: number): PrefixCache => ({
+    queries: new Float32Array(bytes / 4),
+    keys: [],
+    values: [],
+    hooks: {},
+    logprobs: new Float32Array(0),
+    normalized: new Float32Array(0),
+    logSumExp: new Float32Array(0),
+  });
+
+  it('drop the least recently used beyond their budget, keeping at least the number asked for', () => {
+    const caches = new PrefixCaches(1000, 2);
+    caches.set([1], cache(400));
+    caches.set([2], cache(400));
+    caches.get([1]); // [2] is now the least recently used
+    caches.set([3], cache(400));
+    expect([caches.get([1]), caches.get([2]), caches.get([3])].map(Boolean)).toEqual([true, false, true]);
+    const few = new PrefixCaches(100, 2);
+    few.set([1], cache(400));
+    few.set([2], cache(400));
+    expect(few.size).toBe(2);
+    few.set([3], cache(400));
+    expect(few.size).toBe(2);
+    expect(few.get([1])).toBeUndefined();
   });
 });
 

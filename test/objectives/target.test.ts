@@ -81,7 +81,7 @@ describe('SAELens targets', () => {
         banned: Array(512).fill(false),
         threads: 1,
       });
-      const [value] = (await evaluator.fitness([ids])).target;
+      const [value] = (await evaluator.evaluate([ids])).target;
       await evaluator.dispose();
       const x = (await traceModel(model, ids, [hook], 1)).hooks[hook]!.at(-2)!;
       const expected = x.reduce((s, v, i) => s + (v - bDec[i]!) * wEnc[i * dSae + 3]!, bEnc[3]!);

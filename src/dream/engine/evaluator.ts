@@ -8,7 +8,8 @@ import { promptKey, type Child, type EpoEvaluator, type Evaluated } from '../epo
 import { parseHook } from '../../models/hooks.ts';
 import { evaluatePacked, incrementalProgram, type PackedChild } from './incremental.ts';
 import { PrefixCaches, sliceCache, type PrefixCache } from './prefix-cache.ts';
-import { fitnessProgram, gradientProgram, VOCAB_BLOCK, type ProgramOptions } from './programs.ts';
+import { gradientProgram } from './gradient.ts';
+import { fitnessProgram, VOCAB_BLOCK, type ProgramOptions } from './programs.ts';
 
 /** How EPO evaluates children: from scratch, or from their parents' cached prefixes (incremental.ts). */
 export type Evaluation = 'full' | 'incremental';

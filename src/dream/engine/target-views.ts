@@ -2,16 +2,7 @@
  * A target read over what a program forms, rather than over a whole build: logits only at the last
  * position, and (incremental evaluation) hooks assembled from the parent's cached rows and the new ones.
  */
-import {
-  apply,
-  GraphError,
-  input,
-  Node,
-  slice,
-  topologicalOrder,
-  type Dim,
-  type Shape,
-} from '../../graph/index.ts';
+import { input, Node, slice, substitute, topologicalOrder, type Dim, type Shape } from '../../graph/index.ts';
 import type { BuildResult } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
 
@@ -37,10 +28,10 @@ export function targetOnViews(
   logits: PositionView,
   length: number,
 ): Node | undefined {
-  const views = new Map<number, PositionView>();
+  const views = new Map<Node, PositionView>();
   const standIn = (name: string, view: PositionView) => {
     const node = input(`${name} (stand-in)`, 'float32', view.shape);
-    views.set(node.id, view);
+    views.set(node, view);
     return node;
   };
   const value = target.value({
@@ -48,28 +39,17 @@ export function targetOnViews(
       Object.entries(hooks).map(([name, h]) => [name, h instanceof Node ? h : standIn(name, h)]),
     ),
     logits: standIn('logits', logits),
-    queries: [],
-    locals: [],
-    keys: [],
-    values: [],
-    tokenGradient: () => {
-      throw new GraphError('a target reads hooks and logits only');
-    },
   });
-  const rebuilt = new Map<number, Node>();
+  if (views.has(value)) return undefined;
+  const reread = new Map<Node, Node>();
   for (const node of topologicalOrder([value])) {
-    if (views.has(node.id)) continue;
-    const viewed = node.inputs.find((i) => views.has(i.id));
-    if (viewed) {
-      const reread = positionSlice(node, viewed, views.get(viewed.id) as PositionView, length);
-      if (!reread) return undefined;
-      rebuilt.set(node.id, reread);
-    } else if (node.inputs.some((i) => rebuilt.has(i.id))) {
-      const inputs = node.inputs.map((i) => rebuilt.get(i.id) ?? i);
-      rebuilt.set(node.id, apply(node.primitive, inputs, node.attrs));
-    }
+    const viewed = node.inputs.find((i) => views.has(i));
+    if (!viewed) continue;
+    const rows = positionSlice(node, viewed, views.get(viewed) as PositionView, length);
+    if (!rows) return undefined;
+    reread.set(node, rows);
   }
-  return rebuilt.get(value.id) ?? value;
+  return substitute([value], reread)[0] as Node;
 }
 
 /** `node` = standIn[…, a:b, …] (a slice along the position axis) as the view's rows [a, b), sliced alike. */
@@ -98,5 +78,6 @@ export const lastPosition = (lastLogits: Node, shape: Shape): PositionView => ({
 export function targetValue(target: Target, result: BuildResult, lastLogits: Node, length: number): Node {
   const [B, , V] = lastLogits.shape as [Dim, Dim, Dim];
   const logits = lastPosition(lastLogits, [B, length, V]);
-  return targetOnViews(target, result.hooks, logits, length) ?? target.value(result);
+  const { hooks, logits: all } = result;
+  return targetOnViews(target, hooks, logits, length) ?? target.value({ hooks, logits: all });
 }
