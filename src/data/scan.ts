@@ -1,4 +1,5 @@
 import { fitnessProgram } from '../dream/engine/programs.ts';
+import { promptKey } from '../dream/epo.ts';
 import type { Model } from '../models/model.ts';
 import { parseTarget } from '../objectives/target.ts';
 import { compile, type Session } from '../runtime/index.ts';
@@ -124,7 +125,7 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
     ...(request.threads && { threads: request.threads }),
   });
 
-  const heap = new TopK<Scored>(top, better, (s) => s.ids.join(','));
+  const heap = new TopK<Scored>(top, better, (s) => promptKey(s.ids));
   const started = performance.now();
   let tokensScanned = 0;
   let windows = 0;

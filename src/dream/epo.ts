@@ -1,3 +1,8 @@
+/**
+ * EPO, Evolutionary Prompt Optimization (Thompson, Straznickas & Sklar, "Fluent dreaming for language
+ * models", 2024; DESIGN.md §5), as the algorithm alone: initial population, children, selection, restarts,
+ * over one evaluator interface (EpoEvaluator). Members and children are plain data.
+ */
 import { slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
 

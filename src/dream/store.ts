@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Candidate, IterationRecord } from './epo.ts';
+import { promptKey, type Candidate, type IterationRecord } from './epo.ts';
 import type { Evaluation } from './engine/evaluator.ts';
 import type { EpoOptions } from './options.ts';
 
@@ -69,6 +69,6 @@ export function readHistory(dir: string): IterationRecord[] {
 /** Every distinct candidate a run evaluated. */
 export function runCandidates(dir: string): Candidate[] {
   const distinct = new Map<string, Candidate>();
-  for (const record of readHistory(dir)) for (const c of record.candidates) distinct.set(c.ids.join(','), c);
+  for (const record of readHistory(dir)) for (const c of record.candidates) distinct.set(promptKey(c.ids), c);
   return [...distinct.values()];
 }

@@ -53,8 +53,3 @@ export function grad(output: Node, wrt: readonly Node[]): Node[] {
   }
   return wrt.map((w) => cotangents.get(w.id) ?? zerosLike(w));
 }
-
-/** The output and its gradients with respect to `wrt`, for one graph run computing both. */
-export function valueAndGrad(output: Node, wrt: readonly Node[]): { value: Node; grads: Node[] } {
-  return { value: output, grads: grad(output, wrt) };
-}

@@ -1,6 +1,6 @@
 /** The tensor graph DSL: symbolic nodes, primitives, reverse-mode autodiff, ONNX writer and printer. */
 export * from './ops/index.ts';
-export { grad, valueAndGrad, unbroadcast } from './autodiff.ts';
+export { grad, unbroadcast } from './autodiff.ts';
 export { Node, apply, topologicalOrder, type Aval, type Attrs } from './node.ts';
 export { substitute } from './substitute.ts';
 export { definePrimitive, nonDifferentiable, GraphError, type Primitive, type Vjp } from './primitive.ts';

@@ -173,20 +173,19 @@ describe('PrefixCaches', () => {
     logSumExp: new Float32Array(0),
   });
 
-  it('drop the least recently used beyond their budget, keeping at least the number asked for', () => {
-    const caches = new PrefixCaches(1000, 2);
-    caches.set([1], cache(400));
-    caches.set([2], cache(400));
-    caches.get([1]); // [2] is now the least recently used
-    caches.set([3], cache(400));
+  it('keep what was used in this generation or the one before', () => {
+    const caches = new PrefixCaches();
+    caches.set([1], cache(8));
+    caches.set([2], cache(8));
+    caches.nextGeneration(); // generation 1: [1] and [2] were written in generation 0
+    caches.get([1]);
+    caches.set([3], cache(8));
+    expect(caches.size).toBe(3);
+    caches.nextGeneration(); // generation 2: [2] was last used in 0
     expect([caches.get([1]), caches.get([2]), caches.get([3])].map(Boolean)).toEqual([true, false, true]);
-    const few = new PrefixCaches(100, 2);
-    few.set([1], cache(400));
-    few.set([2], cache(400));
-    expect(few.size).toBe(2);
-    few.set([3], cache(400));
-    expect(few.size).toBe(2);
-    expect(few.get([1])).toBeUndefined();
+    caches.nextGeneration();
+    caches.nextGeneration(); // nothing used since generation 2
+    expect(caches.size).toBe(0);
   });
 });
 

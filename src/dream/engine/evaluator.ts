@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../../io/hf-config.ts';
+import { parseHook } from '../../models/hooks.ts';
 import type { Model } from '../../models/model.ts';
 import { macsPerToken } from '../../models/size.ts';
 import type { Target } from '../../objectives/target.ts';
 import { compile, type CompileOptions, type HostTensor, type Session } from '../../runtime/index.ts';
 import { promptKey, type Child, type EpoEvaluator, type Evaluated } from '../epo.ts';
-import { parseHook } from '../../models/hooks.ts';
 import { evaluatePacked, incrementalProgram, type PackedChild } from './incremental.ts';
 import { PrefixCaches, sliceCache, type PrefixCache } from './prefix-cache.ts';
 import { gradientProgram } from './gradient.ts';
@@ -60,13 +60,6 @@ export function defaultThreads(config: ModelConfig): number {
  * process's peak grows with them (`npm run bench -- memory`: ~950–1000 MiB at 64 MiB, 1100–1210 at 96).
  */
 const ACTIVATION_BYTES_PER_RUN = 64 * 2 ** 20;
-
-/**
- * The members' prefix caches an incremental evaluator keeps: at least PREFIX_CACHES of them, else as many as
- * fit in PREFIX_CACHE_BYTES (a population's members and those that just left it; see PrefixCaches).
- */
-const PREFIX_CACHES = 32;
-const PREFIX_CACHE_BYTES = 64 * 2 ** 20;
 
 /**
  * Bytes per token row of a fitness run and of a gradient run (see ACTIVATION_BYTES_PER_RUN). A fitness row
@@ -131,7 +124,7 @@ export class ModelEvaluator implements EpoEvaluator {
     this.patterns = new Set(
       target.hooks.filter((h) => parseHook(h, model.hookSpec).point === 'attn.hook_pattern'),
     );
-    if (incrementalSession) this.caches = new PrefixCaches(PREFIX_CACHE_BYTES, PREFIX_CACHES);
+    if (incrementalSession) this.caches = new PrefixCaches();
   }
 
   /** How `fitness` evaluates children. */
@@ -244,6 +237,7 @@ export class ModelEvaluator implements EpoEvaluator {
   /** The prefix cache of every child's parent, by the parent's key; those not held computed again. */
   private async parentCaches(children: readonly Child[]): Promise<Map<string, PrefixCache>> {
     const caches = this.caches as PrefixCaches;
+    caches.nextGeneration();
     const found = new Map<string, PrefixCache>();
     const missing = new Map<string, readonly number[]>();
     for (const { parent } of children) {

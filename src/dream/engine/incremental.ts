@@ -25,20 +25,20 @@ import {
   type Dim,
   type Node,
 } from '../../graph/index.ts';
+import { parseHook } from '../../models/hooks.ts';
 import type { FirstBlockReuse, Model } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
 import type { HostTensor, Session } from '../../runtime/index.ts';
-import { parseHook } from '../../models/hooks.ts';
 import { stackCaches, stackedInputs, type PrefixCache } from './prefix-cache.ts';
 import { head, nextLogProbs } from './programs.ts';
 import { lastPosition, targetOnViews, type PositionView } from './target-views.ts';
 
 /**
  * The incremental fitness program over packed children (see PackedSequences): inputs `ids` [1,R] and
- * `positions` [R] of the R new tokens, the slots that place them, the parents' cached keys and values
- * `cache.keys.L`, `cache.values.L` [C,KV·Dh] (C = parents·T rows), `logitRows` [L] and `next` [L] (the rows
- * whose next token enters the xent, and that token), `lastRows` [B] (each child's last row, for a logit
- * target), `parents` [B], the parents' hooks the target reads, and per child `previous` [B,D] and
+ * `positions` [R] of the R new tokens, the slots that place them, the parents' prefix caches stacked
+ * (prefix-cache.ts: C = parents·T rows), `logitRows` [L] and `next` [L] (the rows whose next token enters
+ * the xent, and that token), `lastRows` [B] (each child's last row, for a logit target), `parents` [B], and
+ * per child `previous` [B,D] and
  * `previousToken` [B] (its parent's final-norm row at p − 1 and its token at p). Outputs: `target` [B],
  * `logprobs` [L] and `labelLogits` [B] (previous·W_U[previousToken], the logit of the child's new token).
  * Undefined when the target reads logits other than at the last position.

@@ -170,56 +170,30 @@ export function stackCaches(
   return feeds;
 }
 
-const bytesOf = (c: PrefixCache): number =>
-  [
-    c.queries,
-    ...(c.locals ? [c.locals] : []),
-    ...c.keys,
-    ...c.values,
-    ...Object.values(c.hooks),
-    c.logprobs,
-    c.normalized,
-    c.logSumExp,
-  ].reduce((s, a) => s + a.byteLength, 0);
-
 /**
- * Caches by the ids of their member, least recently used dropped first once there are more than
- * `atLeast` of them and they hold more than `budget` bytes. A population's members are used every iteration, so what goes is the caches of members that left
- * it; a cache that went and is needed again is computed again (the same values: it depends on the ids alone).
+ * Caches by the ids of their member, kept while they are in use. Each batch of children evaluated begins a
+ * generation (`nextGeneration`); a cache not read or written in this generation or the one before is dropped
+ * then. A population's members are the parents of every batch (and new members are written just after
+ * one), so what goes is the caches of members that left it; a cache that went and is needed again is
+ * computed again (the same values: it depends on the ids alone).
  */
 export class PrefixCaches {
-  private readonly entries = new Map<string, { cache: PrefixCache; bytes: number }>();
-  private bytes = 0;
-
-  constructor(
-    private readonly budget: number,
-    private readonly atLeast: number,
-  ) {}
+  private readonly entries = new Map<string, { cache: PrefixCache; used: number }>();
+  private generation = 0;
 
   get(ids: readonly number[]): PrefixCache | undefined {
-    const key = promptKey(ids);
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key); // most recently used last
-    this.entries.set(key, entry);
-    return entry.cache;
+    const entry = this.entries.get(promptKey(ids));
+    if (entry) entry.used = this.generation;
+    return entry?.cache;
   }
 
   set(ids: readonly number[], cache: PrefixCache): void {
-    const key = promptKey(ids);
-    const old = this.entries.get(key);
-    if (old) {
-      this.bytes -= old.bytes;
-      this.entries.delete(key);
-    }
-    const bytes = bytesOf(cache);
-    this.entries.set(key, { cache, bytes });
-    this.bytes += bytes;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.budget || this.entries.size <= this.atLeast || oldest === key) break;
-      this.entries.delete(oldest);
-      this.bytes -= entry.bytes;
-    }
+    this.entries.set(promptKey(ids), { cache, used: this.generation });
+  }
+
+  nextGeneration(): void {
+    this.generation++;
+    for (const [key, entry] of this.entries) if (entry.used < this.generation - 1) this.entries.delete(key);
   }
 
   get size(): number {

@@ -1,0 +1,321 @@
+/**
+ * The options of `reverie dream`, written once: the parseArgs options, the usage text's option lines, the
+ * EpoOptions a new run gets and the check of a resumed run against its stored options all come from OPTIONS.
+ */
+import { resolve } from 'node:path';
+import { DEFAULT_EPO_OPTIONS, resolveOptions, type EpoOptions } from '../../dream/options.ts';
+import type { RunSummary } from '../../dream/store.ts';
+import { tokenPolicy } from '../../dream/tokens.ts';
+import { DEFAULT_MODEL } from '../../io/resolve.ts';
+import type { Model } from '../../models/model.ts';
+import { numberOption, UsageError } from '../command.ts';
+
+const d = DEFAULT_EPO_OPTIONS;
+
+/** What a resumed run's check needs: the run, and the given options over its own, resolved as it was. */
+interface ResumeContext {
+  run: RunSummary;
+  dir: string;
+  /** The option as given on the command line. */
+  raw: string;
+  /** The run's options with the given ones over them, resolved as the run resolved them (top-k capped). */
+  given: EpoOptions;
+  modelSha256: string;
+}
+
+/**
+ * One option of `reverie dream`: the parseArgs options, the usage text's option lines, the EpoOptions a new
+ * run gets and the check of a resumed run are all derived from these.
+ */
+export interface DreamOption {
+  name: string;
+  short?: string;
+  /** int, number: non-negative; flag: a boolean set by its presence; choice: one of `choices`. */
+  kind: 'int' | 'number' | 'flag' | 'text' | 'choice';
+  /** The value's name in the usage text (N, X, DIR…). */
+  arg?: string;
+  /** The EpoOptions key it sets (a flag sets it to `set`, default true). */
+  key?: keyof EpoOptions;
+  set?: boolean;
+  choices?: readonly string[];
+  /** The default shown for {default} in the help, where it is not DEFAULT_EPO_OPTIONS[key]. */
+  default?: string;
+  /** The usage text's line(s); {default} is the default. */
+  help: string | readonly string[];
+  /**
+   * With --resume: 'run' (default): part of the run, must agree with it; 'call': holds for this invocation;
+   * 'start': only starts a run.
+   */
+  resume?: 'run' | 'call' | 'start';
+  /** The run's value and the given one's, compared; default: run.options[key] and given[key]. */
+  compare?: (c: ResumeContext) => [run: unknown, given: unknown];
+}
+
+export const OPTIONS: readonly DreamOption[] = [
+  {
+    name: 'model',
+    short: 'm',
+    kind: 'text',
+    arg: 'M',
+    default: DEFAULT_MODEL,
+    help: 'path or hub id (default {default})',
+    // Another name for the same weights is the same model.
+    compare: (c) => [c.run.model.id, c.modelSha256 === c.run.model.sha256 ? c.run.model.id : c.raw],
+  },
+  {
+    name: 'target',
+    short: 't',
+    kind: 'text',
+    arg: 'T',
+    help: 'the target spec',
+    compare: (c) => [c.run.target.trim(), c.raw.trim()],
+  },
+  {
+    name: 'seq-len',
+    kind: 'int',
+    arg: 'N',
+    key: 'seqLen',
+    help: 'optimized tokens per prompt (default {default})',
+  },
+  {
+    name: 'population',
+    kind: 'int',
+    arg: 'M',
+    key: 'population',
+    help: 'population size (default {default})',
+  },
+  {
+    name: 'children',
+    kind: 'int',
+    arg: 'R',
+    key: 'childrenPerMember',
+    help: 'children per member per iteration (default {default})',
+  },
+  {
+    name: 'topk',
+    kind: 'int',
+    arg: 'K',
+    key: 'topk',
+    help: 'gradient top-k tokens per position (default {default})',
+  },
+  {
+    name: 'iters',
+    kind: 'int',
+    arg: 'N',
+    key: 'iters',
+    help: 'iterations (default {default}); with --resume, how many more',
+    resume: 'call',
+  },
+  {
+    name: 'penalty-min',
+    kind: 'number',
+    arg: 'X',
+    key: 'penaltyMin',
+    help: 'smallest penalty λ (default {default})',
+  },
+  {
+    name: 'penalty-max',
+    kind: 'number',
+    arg: 'X',
+    key: 'penaltyMax',
+    help: 'largest penalty λ (default {default})',
+  },
+  {
+    name: 'restart-every',
+    kind: 'int',
+    arg: 'F',
+    key: 'restartEvery',
+    help: 'restart every F iterations, 0 = never (default {default})',
+  },
+  { name: 'seed', kind: 'int', arg: 'S', key: 'seed', help: 'random seed (default {default})' },
+  { name: 'gcg', kind: 'flag', key: 'gcg', help: 'GCG: population 1 with the fixed --penalty' },
+  { name: 'penalty', kind: 'number', arg: 'X', key: 'penalty', help: "GCG's penalty (default {default})" },
+  {
+    name: 'no-bos',
+    kind: 'flag',
+    key: 'bos',
+    set: false,
+    help: 'no BOS before the prompt (default: BOS where the tokenizer adds one)',
+    compare: (c) => [c.run.bos === null, true],
+  },
+  { name: 'ascii', kind: 'flag', key: 'ascii', help: 'never propose non-ASCII tokens' },
+  {
+    name: 'round-trip',
+    kind: 'flag',
+    key: 'roundTrip',
+    help: 'drop candidates whose text does not re-encode to the same ids',
+  },
+  {
+    name: 'initial',
+    kind: 'text',
+    arg: 'TEXT',
+    help: 'start every member from this prompt (exactly --seq-len tokens)',
+    resume: 'start',
+  },
+  {
+    name: 'resume',
+    kind: 'text',
+    arg: 'DIR',
+    help: 'continue the run stored in DIR for --iters more iterations',
+    resume: 'call',
+  },
+  {
+    name: 'time-limit',
+    kind: 'number',
+    arg: 'S',
+    key: 'timeLimit',
+    help: 'stop after S seconds, everything written',
+    resume: 'call',
+  },
+  {
+    name: 'max-evaluations',
+    kind: 'int',
+    arg: 'N',
+    key: 'maxEvaluations',
+    help: 'stop after N evaluated candidates',
+    resume: 'call',
+  },
+  {
+    name: 'threads',
+    kind: 'int',
+    arg: 'N',
+    key: 'threads',
+    help: 'ONNX Runtime threads (default: 1 for tiny models such as stories260K, else all)',
+  },
+  {
+    name: 'evaluation',
+    kind: 'choice',
+    arg: 'E',
+    key: 'evaluation',
+    choices: ['auto', 'full', 'incremental'],
+    help: [
+      "how children are evaluated: incremental (from the parent's cached prefix),",
+      'full, or auto (default: the faster for the model; run.json says which)',
+    ],
+    // The evaluation the run asked for, or the one it used (run.json's evaluation, what its auto chose).
+    compare: (c) => {
+      const asked = c.run.options.evaluation;
+      return [asked, c.given.evaluation === c.run.evaluation ? asked : c.given.evaluation];
+    },
+  },
+  {
+    name: 'out',
+    kind: 'text',
+    arg: 'DIR',
+    help: 'where to write the run',
+    compare: (c) => [resolve(c.dir), resolve(c.raw)],
+  },
+  {
+    name: 'profile',
+    kind: 'flag',
+    help: "also write ONNX Runtime's profile of each program to DIR/ort-profile_*.json",
+    resume: 'call',
+  },
+  {
+    name: 'json',
+    kind: 'flag',
+    help: 'print run.json at the end instead of the frontier table',
+    resume: 'call',
+  },
+];
+
+const flagText = (o: DreamOption) => `--${o.name}${o.arg ? ` ${o.arg}` : ''}`;
+
+export function optionLines(): string[] {
+  const width = Math.max(...OPTIONS.map((o) => flagText(o).length));
+  return OPTIONS.flatMap((o) => {
+    const fallback = o.default ?? (o.key && String(d[o.key]));
+    const [first, ...more] = [o.help]
+      .flat()
+      .map((line) => (fallback === undefined ? line : line.replace('{default}', fallback)));
+    return [
+      `  ${o.short ? `-${o.short}, ` : '    '}${flagText(o).padEnd(width)}  ${first}`,
+      ...more.map((line) => `${' '.repeat(width + 8)}${line}`),
+    ];
+  });
+}
+
+/** 'a, b or c'. */
+const oneOf = (items: readonly string[], last = 'or') =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+
+export function wrap(text: string, width = 106): string[] {
+  const lines = [''];
+  for (const word of text.split(' ')) {
+    const line = lines.at(-1) as string;
+    if (line !== '' && line.length + 1 + word.length > width) lines.push(word);
+    else lines[lines.length - 1] = line === '' ? word : `${line} ${word}`;
+  }
+  return lines;
+}
+
+/** The options that hold for one call of a resumed run, besides --iters: '--time-limit, …'. */
+export const perCall = oneOf(
+  OPTIONS.filter((o) => o.resume === 'call' && o.name !== 'iters' && o.name !== 'resume').map(
+    (o) => `--${o.name}`,
+  ),
+  'and',
+);
+
+/** A given option's value: numbers checked, a flag's `set`, a choice one of its choices. */
+function optionValue(o: DreamOption, values: Record<string, unknown>, usage: string): unknown {
+  const raw = values[o.name];
+  if (o.kind === 'flag') return o.set ?? true;
+  if (o.kind === 'int' || o.kind === 'number')
+    return numberOption(values, o.name, 0, { integer: o.kind === 'int', usage });
+  if (o.kind === 'choice' && !o.choices?.includes(raw as string))
+    throw new UsageError(`--${o.name} must be ${oneOf(o.choices ?? [])}, got "${String(raw)}"\n\n${usage}`);
+  return raw;
+}
+
+/** The EpoOptions the given options set (resolveOptions fills in the rest). */
+export function epoOptions(values: Record<string, unknown>, usage: string): Partial<EpoOptions> {
+  const options: Record<string, unknown> = {};
+  for (const o of OPTIONS)
+    if (o.key && values[o.name] !== undefined) options[o.key] = optionValue(o, values, usage);
+  return options as Partial<EpoOptions>;
+}
+
+const shown = (value: unknown) => (typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value));
+
+/**
+ * The given options that contradict the run being resumed, each as `--name (run: stored, given: value)`.
+ * A given option is compared as the run would have resolved it: the top-k capped at the tokens that may be
+ * proposed, the population of GCG 1.
+ */
+export function resumeConflicts(
+  values: Record<string, unknown>,
+  options: Partial<EpoOptions>,
+  run: RunSummary,
+  dir: string,
+  model: Model,
+  modelSha256: string,
+): string[] {
+  const merged = { ...run.options, ...options };
+  let given: EpoOptions;
+  try {
+    given = resolveOptions(merged);
+  } catch {
+    given = merged; // invalid only where a given option differs from the run's valid one: reported below
+  }
+  given.topk = Math.min(
+    given.topk,
+    tokenPolicy(model.config.vocabSize, model.tokenizer, given.ascii).allowed.length,
+  );
+  const conflicts: string[] = [];
+  for (const o of OPTIONS) {
+    const raw = values[o.name];
+    if (raw === undefined || o.resume === 'call') continue;
+    const now = o.kind === 'flag' ? 'on' : String(raw);
+    if (o.resume === 'start') {
+      conflicts.push(`--${o.name} (run: already started, given: ${now})`);
+      continue;
+    }
+    const [was, is] = o.compare?.({ run, dir, raw: String(raw), given, modelSha256 }) ?? [
+      run.options[o.key as keyof EpoOptions],
+      given[o.key as keyof EpoOptions],
+    ];
+    if (was !== is) conflicts.push(`--${o.name} (run: ${shown(was)}, given: ${now})`);
+  }
+  return conflicts;
+}
