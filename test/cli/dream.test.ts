@@ -1,15 +1,39 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressView, VersusDataset } from '../../src/cli/progress.ts';
+import type { DreamProgress } from '../../src/dream/run.ts';
 import type { RunSummary } from '../../src/dream/store.ts';
+import type { Model } from '../../src/models/model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-dream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const reverie = (...args: string[]) =>
   spawnSync(process.execPath, ['bin/reverie.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+/** A real scan of the default target on a few thousand tokens of TinyStories, for --against. */
+const scanPath = join(dir, 'scan.json');
+beforeAll(() => {
+  const result = reverie(
+    'scan',
+    '--target',
+    'blocks.4.mlp.hook_post[0]',
+    '--corpus',
+    '../shared/corpora/tinystories/validation-head.txt',
+    '--max-tokens',
+    '3000',
+    '--top',
+    '16',
+    '--threads',
+    '1',
+    '--out',
+    scanPath,
+  );
+  expect(result.status, result.stderr).toBe(0);
+});
 
 describe('reverie dream', () => {
   it('writes run.json and history.jsonl, prints progress lines and the frontier', () => {
@@ -139,10 +163,112 @@ describe('reverie dream --resume', () => {
       run,
       '--time-limit',
       '60',
+      '--against',
+      scanPath,
       '--json',
     );
     expect(result.status, result.stderr).toBe(0);
     expect((JSON.parse(result.stdout) as RunSummary).options.topk).toBe(509);
+    expect(result.stderr).toContain('median dataset cross-entropy'); // the comparison, off stdout with --json
     expect(iterations()).toBe(3);
+  });
+});
+
+describe('reverie dream --against', () => {
+  it("shows the best dream at ≤ the scan's median xent in the progress, and prints compare's summary", () => {
+    const out = join(dir, 'against');
+    const result = reverie(
+      'dream',
+      '--iters',
+      '10',
+      '--population',
+      '3',
+      '--children',
+      '8',
+      '--initial',
+      'Once upon a time, there was a little girl', // 12 fluent tokens: some candidate is below the median
+      '--against',
+      scanPath,
+      '--out',
+      out,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const progress = result.stderr.match(
+      /iter 10\/10 .* vs dataset: best ≤ median xent (\d+\.\d{3}): (-?\d+\.\d{3}) \(top example (-?\d+\.\d{3}), ([+-]\d+\.\d{3})\)\n/,
+    );
+    expect(progress, result.stderr).not.toBeNull();
+    const [, medianXent, best, top, margin] = progress as RegExpMatchArray;
+    expect(Number(margin)).toBeCloseTo(Number(best) - Number(top), 2);
+    // What `reverie compare` prints for this run and scan ends dream's output, with the same numbers.
+    const compared = reverie('compare', '--runs', out, '--scan', scanPath);
+    expect(compared.status, compared.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^frontier of blocks\.4\.mlp\.hook_post\[0\]/);
+    expect(result.stdout.endsWith(compared.stdout)).toBe(true);
+    expect(compared.stdout).toContain(`top dataset activation        ${top}`);
+    expect(compared.stdout).toContain(`median dataset cross-entropy  ${medianXent}`);
+    expect(compared.stdout).toMatch(new RegExp(`best dream at xent ≤ ${medianXent} +${best} `));
+  });
+
+  it('rejects a scan of another target or model before dreaming, with a named error', () => {
+    const out = join(dir, 'against-other');
+    const result = reverie(
+      'dream',
+      '--target',
+      'blocks.4.mlp.hook_post[1]',
+      '--against',
+      scanPath,
+      '--out',
+      out,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toContain('dreaming');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `reverie: CompareError: --against ${scanPath}: the scan scored blocks.4.mlp.hook_post[0], ` +
+        "this run dreams blocks.4.mlp.hook_post[1]; scan blocks.4.mlp.hook_post[1], or dream the scan's target",
+    ]);
+    expect(existsSync(out)).toBe(false);
+
+    const otherModel = join(dir, 'scan-other-model.json');
+    writeFileSync(
+      otherModel,
+      JSON.stringify({ ...JSON.parse(readFileSync(scanPath, 'utf8')), model: 'gpt2' }),
+    );
+    const model = reverie('dream', '--against', otherModel, '--out', out);
+    expect(model.status).toBe(1);
+    expect(model.stderr).toMatch(
+      /^reverie: CompareError: .*the scan used model gpt2, this run karpathy\/tinyllamas\/stories260K/m,
+    );
+    expect(existsSync(out)).toBe(false);
+
+    const missing = reverie('dream', '--against', join(dir, 'nope.json'), '--out', out);
+    expect(missing.stderr).toMatch(/^reverie: CompareError: cannot read the scan/m);
+  });
+
+  it('shows the comparison as a line of the block redrawn on a terminal', () => {
+    const written: string[] = [];
+    const stream = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const versus = new VersusDataset(3.5, 5);
+    const view = new ProgressView({ id: 'fake' } as Model, stream, 10, versus);
+    const member = { ids: [1, 2], target: 4, xent: 3, penalty: 1 };
+    const progress = (candidates: { target: number; xent: number }[]) =>
+      ({
+        record: { iter: 0, candidates, dropped: 0 },
+        state: { population: [member], evaluations: candidates.length },
+        total: 10,
+        evaluationsPerSecond: 100,
+      }) as unknown as DreamProgress;
+    view.update(progress([{ target: 9, xent: 4 }]));
+    expect(written.join('')).toContain('vs dataset: best ≤ median xent 3.500: — (top example 5.000)');
+    view.update(
+      progress([
+        { target: 5.25, xent: 3.5 },
+        { target: 4, xent: 1 },
+      ]),
+    );
+    expect(written.at(-1)).toContain(
+      'vs dataset: best ≤ median xent 3.500: 5.250 (top example 5.000, +0.250)',
+    );
+    view.update(progress([{ target: 2, xent: 2 }]));
+    expect(versus.best).toBe(5.25); // the best so far
   });
 });

@@ -206,6 +206,16 @@ export const OPTIONS: readonly DreamOption[] = [
     compare: (c) => [resolve(c.dir), resolve(c.raw)],
   },
   {
+    name: 'against',
+    kind: 'text',
+    arg: 'SCAN',
+    help: [
+      'a scan of the same target and model (reverie scan --out): progress shows the best dream at ≤ its',
+      "median xent against its top example, and the end prints the paper's comparison (reverie compare)",
+    ],
+    resume: 'call',
+  },
+  {
     name: 'profile',
     kind: 'flag',
     help: "also write ONNX Runtime's profile of each program to DIR/ort-profile_*.json",

@@ -6,8 +6,9 @@ import { readRunSummary, type RunSummary } from '../../dream/store.ts';
 import { resolveModel, DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
+import { compare, CompareError, readScan, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
-import { ProgressView, promptText } from '../progress.ts';
+import { ProgressView, promptText, VersusDataset } from '../progress.ts';
 import { epoOptions, OPTIONS, optionLines, perCall, resumeConflicts, wrap } from './dream-options.ts';
 
 export const DEFAULT_TARGET = 'blocks.4.mlp.hook_post[0]';
@@ -65,10 +66,23 @@ export const dreamCommand: Command = {
     const options = epoOptions(values, usage);
     const resume = values.resume as string | undefined;
     const stored = resume === undefined ? undefined : readRunSummary(resume);
+    const target = stored?.target ?? ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
+    // --against: the scan read and checked against this run's target and model before any work.
+    const againstPath = values.against as string | undefined;
+    const scan = againstPath === undefined ? undefined : readScan(againstPath);
+    if (scan && scan.target !== target)
+      throw new CompareError(
+        `--against ${againstPath}: the scan scored ${scan.target}, this run dreams ${target}; ` +
+          `scan ${target}, or dream the scan's target`,
+      );
     const modelId = (values.model as string | undefined) ?? stored?.model.id ?? DEFAULT_MODEL;
     const resolved = await resolveModel(modelId);
     const model = await loadModel(modelId);
     const modelSha256 = sha256Files([resolved.files.weights]);
+    if (scan && scan.model !== model.id)
+      throw new CompareError(
+        `--against ${againstPath}: the scan used model ${scan.model}, this run ${model.id}`,
+      );
     if (resume !== undefined && stored) {
       const conflicts = resumeConflicts(values, options, stored, resume, model, modelSha256);
       const one = conflicts.length === 1;
@@ -78,7 +92,9 @@ export const dreamCommand: Command = {
             `${conflicts.join(', ')}; drop ${one ? 'it' : 'them'}, or start a new run`,
         );
     }
-    const view = new ProgressView(model);
+    const versus = scan && VersusDataset.of(scan);
+    if (versus && stored) versus.observe(stored.frontier); // the best so far includes the earlier calls'
+    const view = new ProgressView(model, process.stderr, 10, versus);
     let interrupted = false;
     const onSigint = () => {
       interrupted = true;
@@ -93,7 +109,9 @@ export const dreamCommand: Command = {
     };
     try {
       let summary: RunSummary;
+      let outDir: string;
       if (resume !== undefined && stored) {
+        outDir = resume;
         summary = await resumeDream({
           ...common,
           outDir: resume,
@@ -103,8 +121,7 @@ export const dreamCommand: Command = {
           onProgress: (p) => view.update(p),
         });
       } else {
-        const target = (values.target as string | undefined) ?? DEFAULT_TARGET;
-        const outDir = (values.out as string | undefined) ?? defaultOutDir(target);
+        outDir = (values.out as string | undefined) ?? defaultOutDir(target);
         process.stderr.write(`dreaming ${target} on ${model.id} → ${outDir}\n`);
         summary = await dream({
           ...common,
@@ -123,6 +140,13 @@ export const dreamCommand: Command = {
           (l) => console.log(l),
           (ids) => promptText(model, ids, 90),
         );
+      if (scan) {
+        // The paper's comparison, as `reverie compare --runs OUT --scan SCAN` prints it (on stderr with
+        // --json, so that stdout stays run.json).
+        const text = summaryText(compare([{ dir: outDir, run: summary }], scan).summary);
+        if (values.json) process.stderr.write(`${text}\n`);
+        else console.log(`\n${text}`);
+      }
     } finally {
       process.removeListener('SIGINT', onSigint);
     }

@@ -1,0 +1,158 @@
+/**
+ * Dream quality against the dataset, the paper's central claim measured: for a target, the top dataset
+ * examples of a corpus (scanned once and cached), then a dream; the dream wins where some candidate it
+ * evaluated is at least as fluent as the median top example (xent ≤ their median) and out-activates the best
+ * one. `npm run bench -- quality` runs it over a development set of stories260K neurons.
+ */
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { scanCorpus, type ScanResult } from '../data/scan.ts';
+import type { IterationRecord } from '../dream/epo.ts';
+import type { EpoOptions } from '../dream/options.ts';
+import { dream } from '../dream/run.ts';
+import { readHistory } from '../dream/store.ts';
+import type { Model } from '../models/model.ts';
+import { median } from './stats.ts';
+
+/** What a dream is measured against: the top dataset examples of the target. */
+export interface DatasetBaseline {
+  /** The best example's activation. */
+  topActivation: number;
+  /** The median cross-entropy of the top examples. */
+  medianXent: number;
+  examples: number;
+}
+
+export interface QualityRequest {
+  model: Model;
+  /** sha256 of the model's weights: part of the scan cache's key. */
+  modelSha256: string;
+  target: string;
+  corpus: readonly string[];
+  /** Tokens per window, and the dream's sequence length (default 12). */
+  window?: number;
+  /** Examples kept (default 64). */
+  top?: number;
+  /** The dream's options (seed, preset, …); seqLen is the window. */
+  options?: Partial<EpoOptions>;
+  /** Where scans are cached (default $REVERIE_CACHE/scans, else ~/.cache/reverie/scans). */
+  cacheDir?: string;
+}
+
+export interface QualityResult extends DatasetBaseline {
+  target: string;
+  seed: number;
+  /** The best activation among every candidate the dream evaluated with xent ≤ medianXent, or null. */
+  bestDream: number | null;
+  /** bestDream − topActivation (−Infinity where no candidate was that fluent). */
+  margin: number;
+  /** Wall seconds of the dream (compiling its programs included), and its iterations. */
+  seconds: number;
+  iterations: number;
+  /** Seconds of iterations until a candidate first beat the top example at xent ≤ medianXent, or null. */
+  secondsToWin: number | null;
+}
+
+const cacheRoot = () => process.env.REVERIE_CACHE ?? join(homedir(), '.cache', 'reverie');
+
+/** The top examples of `target` on the corpus, scanned once per model, corpus, target, window and size. */
+export async function datasetBaseline(
+  request: QualityRequest,
+): Promise<DatasetBaseline & { scan: ScanResult }> {
+  const window = request.window ?? 12;
+  const top = request.top ?? 64;
+  const corpus = request.corpus.map((file) => resolve(file));
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        model: request.modelSha256,
+        corpus: corpus.map((file) => [file, statSync(file).size, statSync(file).mtimeMs]),
+        target: request.target,
+        window,
+        top,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 24);
+  const dir = request.cacheDir ?? join(cacheRoot(), 'scans');
+  const path = join(dir, `${key}.json`);
+  let scan: ScanResult;
+  if (existsSync(path)) scan = JSON.parse(readFileSync(path, 'utf8')) as ScanResult;
+  else {
+    scan = await scanCorpus({ model: request.model, target: request.target, corpus, window, top });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${path}.tmp`, JSON.stringify(scan));
+    renameSync(`${path}.tmp`, path);
+  }
+  return {
+    scan,
+    topActivation: Math.max(...scan.examples.map((e) => e.activation)),
+    medianXent: median(scan.examples.map((e) => e.xent)),
+    examples: scan.examples.length,
+  };
+}
+
+/** The best fluent activation of a run's history, and when it first beat `top`. */
+export function fluentBest(
+  history: readonly IterationRecord[],
+  maxXent: number,
+  top: number,
+): { best: number | null; secondsToWin: number | null } {
+  let best: number | null = null;
+  let secondsToWin: number | null = null;
+  let elapsed = 0;
+  for (const record of history) {
+    elapsed += record.seconds;
+    for (const c of record.candidates)
+      if (c.xent <= maxXent && (best === null || c.target > best)) best = c.target;
+    if (secondsToWin === null && best !== null && best > top) secondsToWin = elapsed;
+  }
+  return { best, secondsToWin };
+}
+
+/** A dream of the target at the given options, measured against its dataset baseline. */
+export async function measureQuality(request: QualityRequest): Promise<QualityResult> {
+  const baseline = await datasetBaseline(request);
+  const outDir = mkdtempSync(join(tmpdir(), 'reverie-quality-'));
+  try {
+    const started = performance.now();
+    const summary = await dream({
+      model: request.model,
+      modelSha256: request.modelSha256,
+      target: request.target,
+      options: { ...request.options, seqLen: request.window ?? 12 },
+      outDir,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const { best, secondsToWin } = fluentBest(
+      readHistory(outDir),
+      baseline.medianXent,
+      baseline.topActivation,
+    );
+    return {
+      target: request.target,
+      seed: summary.seed,
+      topActivation: baseline.topActivation,
+      medianXent: baseline.medianXent,
+      examples: baseline.examples,
+      bestDream: best,
+      margin: best === null ? -Infinity : best - baseline.topActivation,
+      seconds,
+      iterations: summary.iterations,
+      secondsToWin,
+    };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
