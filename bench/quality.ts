@@ -4,14 +4,18 @@
  * cached), then `reverie dream` at its defaults; a win is a candidate at xent ≤ the examples' median that
  * out-activates the best example. Per neuron, and in total: wins, the mean margin, seconds per neuron.
  *
+ * Then quality per second: on three neurons, without a BOS (the reference feeds none), the seconds a run at the
+ * defaults takes to reach the scalarized frontier score (mean over λ ∈ {0.25, 0.5, 1, 2} of the best
+ * target − λ·xent) that the dreamy preset (the reference's algorithm) ends with after 300 iterations.
+ *
  * `QUALITY_SEEDS=0,1,2` runs several seeds; `QUALITY_OPTIONS='{"topk":128}'` changes the dream's options
  * (the levers of the README's table were measured so). Progress goes to stderr.
  */
 import { fileURLToPath } from 'node:url';
 import { sha256Files } from '../src/dream/run.ts';
 import { resolveModel } from '../src/io/resolve.ts';
-import { measureQuality, type QualityResult } from '../src/report/quality.ts';
-import type { Benchmark, Result } from './harness.ts';
+import { measureQuality, timeToReference, type QualityResult } from '../src/report/quality.ts';
+import { median, type Benchmark, type Result } from './harness.ts';
 import { BENCH_MODELS } from './models.ts';
 
 /** (layer, neuron) of the development set. */
@@ -26,6 +30,13 @@ export const DEVELOPMENT_NEURONS: readonly [number, number][] = [
   [3, 30],
   [4, 0],
   [4, 150],
+];
+
+/** The neurons of the quality-per-second comparison. */
+const SPEED_NEURONS: readonly [number, number][] = [
+  [1, 17],
+  [2, 100],
+  [4, 42],
 ];
 
 const CORPUS = fileURLToPath(
@@ -76,5 +87,33 @@ export const benchmark: Benchmark = {
       yield row(c, 'mean_margin', margins.reduce((s, m) => s + m, 0) / margins.length, 'activation');
       yield row(c, 'seconds_per_neuron', results.reduce((s, r) => s + r.seconds, 0) / results.length, 's');
     }
+    const ratios: number[] = [];
+    let reached = 0;
+    for (const seed of seeds)
+      for (const [layer, neuron] of SPEED_NEURONS) {
+        const target = `blocks.${layer}.mlp.hook_post[${neuron}]`;
+        process.stderr.write(`quality per second: ${target} seed ${seed}…`);
+        const r = await timeToReference({
+          model,
+          modelSha256,
+          target,
+          seed,
+          options: { ...options, bos: false },
+          reference: { preset: 'dreamy', iters: 300, bos: false },
+        });
+        const ratio = r.secondsToReference === null ? 0 : r.referenceSeconds / r.secondsToReference;
+        if (r.secondsToReference !== null) reached++;
+        ratios.push(ratio);
+        process.stderr.write(
+          ` dreamy 300 iterations: ${r.referenceScore.toFixed(3)} in ${r.referenceSeconds.toFixed(1)} s; reached in ${r.secondsToReference?.toFixed(1) ?? '—'} s\n`,
+        );
+        const c = `stories260K-no-bos/${target}/seed${seed}`;
+        yield row(c, 'reference_score', r.referenceScore, 'score');
+        yield row(c, 'reference_seconds', r.referenceSeconds, 's');
+        yield row(c, 'seconds_to_reference', r.secondsToReference ?? Number.NaN, 's');
+        yield row(c, 'sooner', ratio, '× the dreamy preset');
+      }
+    yield row('stories260K-no-bos', 'reached', reached, `of ${ratios.length}`);
+    yield row('stories260K-no-bos', 'median_sooner', median(ratios), '× the dreamy preset');
   },
 };

@@ -18,6 +18,8 @@ export interface Member extends Candidate {
   penalty: number;
   /** [seqLen × k] token ids, most favoured first. */
   topk: Int32Array;
+  /** [seqLen × k] the model's likeliest tokens at each position, where the run proposes them (likelyShare). */
+  likely?: Int32Array;
 }
 
 /** A child: its ids, its parent's, and the one position where they differ. */
@@ -41,11 +43,14 @@ export interface EpoEvaluator {
   readonly seqLen: number;
   /** Tokens kept per position of a gradient's top-k. */
   readonly topk: number;
-  /** Per prompt: its target, xent, and at each position the top-k tokens of −∂(−target + λ·xent)/∂onehot. */
+  /**
+   * Per prompt: its target, xent, and at each position the top-k tokens of −∂(−target + λ·xent)/∂onehot
+   * and, where the evaluator was asked for them, the k likeliest tokens under the model given the prefix.
+   */
   gradient(
     prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<Evaluated & { topk: Int32Array[] }>;
+  ): Promise<Evaluated & { topk: Int32Array[]; likely?: Int32Array[] }>;
   /** Per child: its target and xent. */
   fitness(children: readonly Child[]): Promise<Evaluated>;
 }
@@ -107,13 +112,14 @@ export async function withGradients(
   prompts: readonly number[][],
   penalties: readonly number[],
 ): Promise<Member[]> {
-  const { target, xent, topk } = await evaluator.gradient(prompts, penalties);
+  const { target, xent, topk, likely } = await evaluator.gradient(prompts, penalties);
   return prompts.map((ids, i) => ({
     ids: [...ids],
     target: target[i] as number,
     xent: xent[i] as number,
     penalty: penalties[i] as number,
     topk: topk[i] as Int32Array,
+    ...(likely && { likely: likely[i] as Int32Array }),
   }));
 }
 
@@ -145,13 +151,17 @@ export async function stepEpo(
   const { rng, population } = state;
   const M = population.length;
 
-  // 3. Child j of parent j mod M changes one uniform position to a token uniform over the parent's top-k there.
+  // 3. Child j of parent j mod M changes one uniform position to a token uniform over the parent's top-k there
+  // (or, with probability likelyShare, over the model's k likeliest tokens there).
   const children: Child[] = [];
   let dropped = 0;
+  const k = evaluator.topk;
   for (let j = 0; j < M * options.childrenPerMember; j++) {
     const parent = population[j % M] as Member;
     const position = rng.int(evaluator.seqLen);
-    const token = parent.topk[position * evaluator.topk + rng.int(evaluator.topk)] as number;
+    const likely = options.likelyShare > 0 && rng.uniform(0, 1) < options.likelyShare;
+    const source = likely ? (parent.likely as Int32Array) : parent.topk;
+    const token = source[position * k + rng.int(k)] as number;
     const ids = [...parent.ids];
     ids[position] = token;
     if (accept && !accept(ids)) dropped++;

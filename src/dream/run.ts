@@ -15,7 +15,7 @@ import {
 } from './epo.ts';
 import { defaultEvaluation, defaultThreads, ModelEvaluator } from './engine/evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
-import { resolveOptions, slotPenalties, type EpoOptions } from './options.ts';
+import { resolveOptions, resolveTopk, slotPenalties, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
 import {
   readCheckpoint,
@@ -129,9 +129,10 @@ export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
       for (const record of history)
         for (const c of record.candidates) seen.set(promptKey(c.ids), { target: c.target, xent: c.xent });
       for (const m of checkpoint.population) seen.set(promptKey(m.ids), { target: m.target, xent: m.xent });
-      const population: Member[] = checkpoint.population.map((m) => ({
+      const population: Member[] = checkpoint.population.map(({ likely, topk, ...m }) => ({
         ...m,
-        topk: Int32Array.from(m.topk),
+        topk: Int32Array.from(topk),
+        ...(likely && { likely: Int32Array.from(likely) }),
       }));
       return {
         iter: checkpoint.iter,
@@ -187,11 +188,12 @@ export async function openEvaluator(
   const evaluator = await ModelEvaluator.create(model, target, {
     seqLen: options.seqLen,
     ...(bos === null ? {} : { bos }),
-    topk: options.topk,
+    topk: resolveTopk(options.topk, policy.allowed.length),
     banned: policy.banned,
     threads: options.threads,
     evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
     argmax: false,
+    likely: options.likelyShare > 0,
     ...(profilePrefix && { profilePrefix }),
   });
   options.topk = evaluator.topk;
@@ -267,12 +269,13 @@ async function execute(
       iter: state.iter,
       rng: state.rng.state(),
       evaluations: state.evaluations,
-      population: state.population.map(({ ids, target, xent, penalty, topk }) => ({
+      population: state.population.map(({ ids, target, xent, penalty, topk, likely }) => ({
         ids,
         target,
         xent,
         penalty,
         topk: Array.from(topk),
+        ...(likely && { likely: Array.from(likely) }),
       })),
     };
     writeAtomic(join(outDir, 'checkpoint.json'), JSON.stringify(checkpoint));

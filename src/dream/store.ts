@@ -35,7 +35,14 @@ export interface Checkpoint {
   iter: number;
   rng: number[];
   evaluations: number;
-  population: { ids: number[]; target: number; xent: number; penalty: number; topk: number[] }[];
+  population: {
+    ids: number[];
+    target: number;
+    xent: number;
+    penalty: number;
+    topk: number[];
+    likely?: number[];
+  }[];
 }
 
 export class RunNotFoundError extends Error {

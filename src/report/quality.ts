@@ -156,3 +156,80 @@ export async function measureQuality(request: QualityRequest): Promise<QualityRe
     rmSync(outDir, { recursive: true, force: true });
   }
 }
+
+/** The penalties of the scalarized frontier score. */
+export const SCORE_PENALTIES: readonly number[] = [0.25, 0.5, 1, 2];
+
+/** The frontier's scalarized score: the mean over λ of the best target − λ·xent among the candidates. */
+export function frontierScore(
+  candidates: readonly { target: number; xent: number }[],
+  penalties: readonly number[] = SCORE_PENALTIES,
+): number {
+  const best = penalties.map((l) => Math.max(...candidates.map((c) => c.target - l * c.xent)));
+  return best.reduce((s, b) => s + b, 0) / best.length;
+}
+
+/** The score of a run's candidates after each iteration, with the seconds of iterations until then. */
+export function scoreTrace(history: readonly IterationRecord[]): { seconds: number; score: number }[] {
+  const best = SCORE_PENALTIES.map(() => -Infinity);
+  let seconds = 0;
+  return history.map((record) => {
+    seconds += record.seconds;
+    for (const c of record.candidates)
+      SCORE_PENALTIES.forEach((l, i) => (best[i] = Math.max(best[i] as number, c.target - l * c.xent)));
+    return { seconds, score: best.reduce((s, b) => s + b, 0) / best.length };
+  });
+}
+
+export interface SpeedResult {
+  target: string;
+  seed: number;
+  /** The reference run's (`reference` options: by default the dreamy preset, 300 iterations) final score. */
+  referenceScore: number;
+  /** Seconds of its iterations. */
+  referenceSeconds: number;
+  /** Seconds of iterations until the run at `options` first reached referenceScore, or null. */
+  secondsToReference: number | null;
+  /** Its final score and seconds. */
+  score: number;
+  seconds: number;
+}
+
+/** How much sooner a run at `options` reaches the score a reference run ends with (same target and seed). */
+export async function timeToReference(request: {
+  model: Model;
+  modelSha256: string;
+  target: string;
+  seed: number;
+  options?: Partial<EpoOptions>;
+  reference?: Partial<EpoOptions>;
+}): Promise<SpeedResult> {
+  const trace = async (options: Partial<EpoOptions>) => {
+    const outDir = mkdtempSync(join(tmpdir(), 'reverie-speed-'));
+    try {
+      await dream({
+        model: request.model,
+        modelSha256: request.modelSha256,
+        target: request.target,
+        options: { ...options, seed: request.seed },
+        outDir,
+      });
+      return scoreTrace(readHistory(outDir));
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  };
+  const reference = await trace(request.reference ?? { preset: 'dreamy', iters: 300 });
+  const run = await trace(request.options ?? {});
+  const goal = (reference.at(-1) as { score: number }).score;
+  const last = run.at(-1) as { seconds: number; score: number };
+  return {
+    target: request.target,
+    seed: request.seed,
+    referenceScore: goal,
+    referenceSeconds: (reference.at(-1) as { seconds: number }).seconds,
+    secondsToReference: run.find((p) => p.score >= goal)?.seconds ?? null,
+    score: last.score,
+    seconds: last.seconds,
+  };
+}

@@ -14,7 +14,15 @@ let model: Model;
 let dir: string;
 const NEURON = 'blocks.4.mlp.hook_post[0]';
 /** Small, fast settings for tests; the defaults are exercised by the benchmark and the CLI. */
-const SMALL = { iters: 30, population: 4, childrenPerMember: 16, topk: 64, threads: 1, restartEvery: 10 };
+const SMALL = {
+  preset: 'dreamy' as const,
+  iters: 30,
+  population: 4,
+  childrenPerMember: 16,
+  topk: 64,
+  threads: 1,
+  restartEvery: 10,
+};
 
 beforeAll(async () => {
   model = await loadModel('karpathy/tinyllamas/stories260K');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { gradientDefinition } from '../../src/dream/engine/gradient.ts';
-import { Rng } from '../../src/graph/index.ts';
+import { input, Rng } from '../../src/graph/index.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
 import { parseTarget, type Target } from '../../src/objectives/target.ts';
@@ -117,4 +117,58 @@ describe('a top-k that takes every allowed token', () => {
       await ranked.dispose();
     }
   });
+});
+
+describe('the likeliest tokens the gradient program also returns', () => {
+  it.each([
+    ['llama-tiny-random', 1],
+    ['gpt-neox-tiny-random', undefined],
+  ] as const)(
+    'are the top-k of log p(v | tokens before) at each position on %s, banned tokens left out',
+    async (fixture, bos) => {
+      const model = await loadModel(`../shared/fixtures/${fixture}`);
+      const V = model.config.vocabSize;
+      const fixedPrefix = bos === undefined ? 0 : 1;
+      const T = SEQ_LEN + fixedPrefix;
+      const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: T });
+      const rng = new Rng(5);
+      const banned = Array.from({ length: V }, (_, v) => v < 3 || rng.uniform(0, 1) < 0.2);
+      const prompts = Array.from({ length: 2 }, () =>
+        Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
+      );
+      const evaluator = await ModelEvaluator.create(model, target, {
+        seqLen: SEQ_LEN,
+        ...(bos === undefined ? {} : { bos }),
+        topk: TOPK,
+        banned,
+        threads: 1,
+        likely: true,
+      });
+      const ids = input('ids', 'int64', [2, T]);
+      const session = await compile({
+        outputs: { logits: model.build({ tokens: ids }).logits! },
+        threads: 1,
+      });
+      try {
+        const { likely } = await evaluator.gradient(prompts, [1, 1]);
+        const full = prompts.flatMap((p) => (bos === undefined ? p : [bos, ...p]));
+        const out = await session.run({
+          ids: { dtype: 'int64', shape: [2, T], data: BigInt64Array.from(full, BigInt) },
+        });
+        const logits = out['logits']!.data as Float32Array;
+        prompts.forEach((_, b) => {
+          for (let i = 0; i < SEQ_LEN; i++) {
+            const t = fixedPrefix + i;
+            if (t === 0) continue; // no context: no likeliest tokens to speak of
+            const row = logits.subarray((b * T + t - 1) * V, (b * T + t) * V); // the logits predicting position t
+            const got = Array.from(likely![b]!.subarray(i * TOPK, (i + 1) * TOPK));
+            expect(got).toEqual(topk(row, banned, TOPK));
+          }
+        });
+      } finally {
+        await evaluator.dispose();
+        await session.dispose();
+      }
+    },
+  );
 });

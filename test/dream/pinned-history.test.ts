@@ -15,6 +15,7 @@ import { readHistory } from '../../src/dream/store.ts';
 import { loadModel } from '../../src/models/load.ts';
 
 const SMALL: Partial<EpoOptions> = {
+  preset: 'dreamy',
   iters: 10,
   population: 4,
   childrenPerMember: 8,

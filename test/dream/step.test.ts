@@ -14,7 +14,10 @@ import {
 } from '../../src/dream/epo.ts';
 import { resolveOptions, type EpoOptions } from '../../src/dream/options.ts';
 
-/** target = Σ ids mod 101, xent = (Σ ids mod 7)/2; the top-k at a position: k tokens after its own. */
+/**
+ * target = Σ ids mod 101, xent = (Σ ids mod 7)/2; the top-k at a position: the k tokens after its own; the
+ * likeliest tokens: the k tokens 500 after it.
+ */
 class FakeEvaluator implements EpoEvaluator {
   readonly gradientCalls: number[][][] = [];
   readonly fitnessCalls: Child[][] = [];
@@ -36,7 +39,8 @@ class FakeEvaluator implements EpoEvaluator {
         return ((p[t] as number) + 1 + j) % this.vocab;
       }),
     );
-    return { target: scores.map((s) => s.target), xent: scores.map((s) => s.xent), topk };
+    const likely = topk.map((row) => row.map((token) => (token + 499) % this.vocab));
+    return { target: scores.map((s) => s.target), xent: scores.map((s) => s.xent), topk, likely };
   }
   async fitness(children: readonly Child[]) {
     this.fitnessCalls.push([...children]);
@@ -143,5 +147,24 @@ describe('one EPO step', () => {
     expect(evaluator.fitnessCalls.flat().every((c) => c.ids[0]! % 2 === 0)).toBe(true);
     expect(record.dropped + record.candidates.length - 4).toBe(4 * 6);
     expect(record.dropped).toBeGreaterThan(0);
+  });
+
+  it('draws the share of children asked for from the model’s likeliest tokens instead of the gradient’s', async () => {
+    const offsets = async (likelyShare: number) => {
+      const { evaluator, state, options } = await start({ seed: 7, likelyShare, childrenPerMember: 50 });
+      const parents = state.population.map((m) => m.ids);
+      const record = await stepEpo(state, evaluator, options);
+      return record.candidates.slice(4).map((child, j) => {
+        const parent = parents[j % 4]!;
+        const t = child.ids.findIndex((id, i) => id !== parent[i]);
+        return (child.ids[t]! - parent[t]! + 1000) % 1000;
+      });
+    };
+    const fromLikely = (o: number[]) => o.filter((x) => x >= 500 && x < 520).length / o.length;
+    expect(fromLikely(await offsets(0))).toBe(0);
+    expect(fromLikely(await offsets(1))).toBe(1);
+    const half = fromLikely(await offsets(0.5));
+    expect(half).toBeGreaterThan(0.35);
+    expect(half).toBeLessThan(0.65);
   });
 });

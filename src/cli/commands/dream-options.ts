@@ -3,7 +3,13 @@
  * EpoOptions a new run gets and the check of a resumed run against its stored options all come from OPTIONS.
  */
 import { resolve } from 'node:path';
-import { DEFAULT_EPO_OPTIONS, resolveOptions, type EpoOptions } from '../../dream/options.ts';
+import {
+  DEFAULT_EPO_OPTIONS,
+  PRESETS,
+  resolveOptions,
+  resolveTopk,
+  type EpoOptions,
+} from '../../dream/options.ts';
 import type { RunSummary } from '../../dream/store.ts';
 import { tokenPolicy } from '../../dream/tokens.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
@@ -37,6 +43,8 @@ export interface DreamOption {
   /** The EpoOptions key it sets (a flag sets it to `set`, default true). */
   key?: keyof EpoOptions;
   set?: boolean;
+  /** A number that may also be given as 'auto'. */
+  auto?: boolean;
   choices?: readonly string[];
   /** The default shown for {default} in the help, where it is not DEFAULT_EPO_OPTIONS[key]. */
   default?: string;
@@ -71,6 +79,19 @@ export const OPTIONS: readonly DreamOption[] = [
     compare: (c) => [c.run.target.trim(), c.raw.trim()],
   },
   {
+    name: 'preset',
+    kind: 'choice',
+    arg: 'P',
+    key: 'preset',
+    choices: Object.keys(PRESETS),
+    help: [
+      "the algorithm's settings: reverie (default) or dreamy (the reference's, exactly); options",
+      "below default to the preset's (the defaults shown are reverie's)",
+    ],
+    // Runs from before presets ran the reference's settings.
+    compare: (c) => [c.run.options.preset ?? 'dreamy', c.given.preset],
+  },
+  {
     name: 'seq-len',
     kind: 'int',
     arg: 'N',
@@ -96,7 +117,11 @@ export const OPTIONS: readonly DreamOption[] = [
     kind: 'int',
     arg: 'K',
     key: 'topk',
-    help: 'gradient top-k tokens per position (default {default})',
+    auto: true,
+    help: [
+      'gradient top-k tokens per position, or auto: a quarter of the tokens that may be proposed,',
+      'at most 512 (default {default})',
+    ],
   },
   {
     name: 'iters',
@@ -126,6 +151,13 @@ export const OPTIONS: readonly DreamOption[] = [
     arg: 'F',
     key: 'restartEvery',
     help: 'restart every F iterations, 0 = never (default {default})',
+  },
+  {
+    name: 'likely-share',
+    kind: 'number',
+    arg: 'X',
+    key: 'likelyShare',
+    help: "share of children taking one of the model's likeliest tokens, not the gradient's (default {default})",
   },
   { name: 'seed', kind: 'int', arg: 'S', key: 'seed', help: 'random seed (default {default})' },
   { name: 'gcg', kind: 'flag', key: 'gcg', help: 'GCG: population 1 with the fixed --penalty' },
@@ -271,6 +303,7 @@ export const perCall = oneOf(
 function optionValue(o: DreamOption, values: Record<string, unknown>, usage: string): unknown {
   const raw = values[o.name];
   if (o.kind === 'flag') return o.set ?? true;
+  if (o.auto && raw === 'auto') return raw;
   if (o.kind === 'int' || o.kind === 'number')
     return numberOption(values, o.name, 0, { integer: o.kind === 'int', usage });
   if (o.kind === 'choice' && !o.choices?.includes(raw as string))
@@ -308,7 +341,7 @@ export function resumeConflicts(
   } catch {
     given = merged; // invalid only where a given option differs from the run's valid one: reported below
   }
-  given.topk = Math.min(
+  given.topk = resolveTopk(
     given.topk,
     tokenPolicy(model.config.vocabSize, model.tokenizer, given.ascii).allowed.length,
   );

@@ -29,6 +29,8 @@ export interface EvaluatorOptions {
   evaluation?: Evaluation;
   /** `evaluate` also returns the final-token argmax (default true). */
   argmax?: boolean;
+  /** `gradient` also returns each position's top-k likeliest tokens under the model (default false). */
+  likely?: boolean;
   /** Bytes of its largest buffers a run may form at once (default ACTIVATION_BYTES_PER_RUN). */
   activationBytesPerRun?: number;
   /** Write ONNX Runtime's profile of each program (JSON, Chrome trace format) to files with this prefix. */
@@ -146,6 +148,7 @@ export class ModelEvaluator implements EpoEvaluator {
       banned: options.banned,
       argmax: options.argmax ?? true,
       cache: incremental !== undefined,
+      likely: options.likely ?? false,
     };
     // Every program reads the model's weights where they are (shared, not copied per session), and returns
     // its buffers after each run: ONNX Runtime's arena would keep the largest (the logits) for good, per
@@ -262,9 +265,9 @@ export class ModelEvaluator implements EpoEvaluator {
   async gradient(
     prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<Evaluated & { topk: Int32Array[] }> {
-    const { target, xent, topk } = await this.run(prompts, penalties);
-    return { target, xent, topk };
+  ): Promise<Evaluated & { topk: Int32Array[]; likely?: Int32Array[] }> {
+    const { target, xent, topk, likely } = await this.run(prompts, penalties);
+    return { target, xent, topk, ...(this.program.likely && { likely }) };
   }
 
   /**
@@ -274,12 +277,13 @@ export class ModelEvaluator implements EpoEvaluator {
   private async run(
     prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<Evaluated & { topk: Int32Array[]; caches: PrefixCache[] }> {
+  ): Promise<Evaluated & { topk: Int32Array[]; likely: Int32Array[]; caches: PrefixCache[] }> {
     const most = Math.max(1, Math.floor(this.maxGradientRows / this.length));
     const result = {
       target: [] as number[],
       xent: [] as number[],
       topk: [] as Int32Array[],
+      likely: [] as Int32Array[],
       caches: [] as PrefixCache[],
     };
     for (const [start, end] of equalRuns(prompts.length, Math.ceil(prompts.length / most))) {
@@ -287,10 +291,12 @@ export class ModelEvaluator implements EpoEvaluator {
       const out = await this.runOnce(part, penalties.slice(start, end));
       const per = this.seqLen * this.topk;
       const indices = out['topk']?.data as Int32Array | undefined;
+      const likely = out['likely']?.data as Int32Array | undefined;
       result.target.push(...numbers(out['target']));
       result.xent.push(...numbers(out['xent']));
       part.forEach((ids, b) => {
         result.topk.push(indices?.slice(b * per, (b + 1) * per) ?? this.everyAllowed());
+        if (likely) result.likely.push(likely.slice(b * per, (b + 1) * per));
         if (!this.caches) return;
         const cache = sliceCache(out, b, this.model.config.layers, this.target.hooks);
         this.caches.set(ids, cache);

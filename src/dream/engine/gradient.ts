@@ -110,13 +110,10 @@ function xentCotangent(
  * Mul, Add or Sub would form one more [B,T,V] buffer.
  */
 function labelTerm(logprobRows: Node, penalties: Node, options: ProgramOptions): Node {
-  const { length: T, fixedPrefix, banned } = options;
+  const { banned } = options;
   const V = banned.length;
-  const terms = fixedPrefix <= 1 ? logprobRows : rows(logprobRows, fixedPrefix - 1, T - 1); // [B,T−prefix,V]
-  const ban = constant(
-    banned.map((b) => (b ? -Infinity : 0)),
-    [V],
-  );
+  const terms = optimizedRows(logprobRows, options); // [B,T−prefix,V]
+  const ban = banTerm(banned);
   if (options.zeroPenalties) {
     const allowed = constant(
       banned.map((b) => (b ? 0 : 1)),
@@ -129,6 +126,28 @@ function labelTerm(logprobRows: Node, penalties: Node, options: ProgramOptions):
   return banned.some((b) => b) ? add(terms, ban) : terms;
 }
 
+/** log p(v | tokens < t) [B,T−prefix,V] at each optimized position t, from the xent's log-softmax rows. */
+const optimizedRows = (logprobRows: Node, { length: T, fixedPrefix }: ProgramOptions): Node =>
+  fixedPrefix <= 1 ? logprobRows : rows(logprobRows, fixedPrefix - 1, T - 1);
+
+/** 0 for an allowed token, −∞ for a banned one [V]. */
+const banTerm = (banned: readonly boolean[]): Node =>
+  constant(
+    banned.map((b) => (b ? -Infinity : 0)),
+    [banned.length],
+  );
+
+/**
+ * Each optimized position's `topk` likeliest allowed tokens under the model given the tokens before it
+ * [B,T−prefix,k] (int32): fluent replacements, whatever the target's gradient says (BEAST's proposals). Without
+ * a BOS, position 0 has no context (its row is uniform) and takes the first allowed tokens.
+ */
+function likelyTokens(logprobRows: Node, options: ProgramOptions): Node {
+  const terms = optimizedRows(logprobRows, options);
+  const allowed = options.banned.some((b) => b) ? add(terms, banTerm(options.banned)) : terms;
+  return cast(topkIndices(allowed, options.topk, -1), 'int32');
+}
+
 /**
  * The gradient program: ids [B,T] and penalties λ [B] → target, xent, and per optimized position the top-k
  * tokens of −∂loss/∂onehot (banned tokens never proposed). The embedding term (∂loss/∂embedding · W_Eᵀ)
@@ -139,7 +158,8 @@ function labelTerm(logprobRows: Node, penalties: Node, options: ProgramOptions):
  * term.
  *
  * Where the top-k takes every allowed token (topkTakesAll), there is nothing to rank: no backward pass, no
- * TopK and no `topk` output. With `cache`, it also returns each sequence's prefix cache (prefix-cache.ts).
+ * TopK and no `topk` output. With `cache`, it also returns each sequence's prefix cache (prefix-cache.ts);
+ * with `likely`, each position's likeliest tokens under the model (`likely`, see likelyTokens).
  */
 export function gradientProgram(model: Model, target: Target, options: ProgramOptions): Record<string, Node> {
   const { length: T, fixedPrefix, topk, banned } = options;
@@ -175,6 +195,7 @@ export function gradientProgram(model: Model, target: Target, options: ProgramOp
     };
     Object.assign(outputs, cacheOutputs(sources));
   }
+  if (options.likely) outputs['likely'] = likelyTokens(xent.logprobRows, options);
   if (!ranked) return outputs;
 
   const dUnembedded = xentCotangent(xent.logprobRows, unembedding, labelRows, penalties, T);

@@ -43,6 +43,8 @@ export interface ProgramOptions {
   argmax?: boolean;
   /** The gradient program also returns what incremental evaluation reuses (see gradientProgram). */
   cache?: boolean;
+  /** The gradient program also returns each position's `topk` likeliest tokens under the model (see gradientProgram). */
+  likely?: boolean;
   /**
    * The gradient program takes penalties λ = 0 (GCG at penalty 0), which drop the label term: it is then
    * weighted per member, at the cost of a slower pass over the vocabulary. Without it, every λ must be > 0.
