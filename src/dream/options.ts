@@ -68,31 +68,23 @@ export type PresetOptions = Pick<
  * (the restart uses its drawn penalty, and never fires at iteration 0). `reverie`, the default, departs from
  * it where the quality benchmark (README, "Dream quality") shows better dreams per second.
  */
+/** The reference's settings: dreamy's epo.py (DESIGN.md §5). */
+const DREAMY: Readonly<PresetOptions> = {
+  population: 8,
+  childrenPerMember: 32,
+  topk: 512,
+  iters: 300,
+  penaltyMin: 0.1,
+  penaltyMax: 10,
+  restartEvery: 50,
+  restartPenaltyMin: 2 / 3,
+  restartPenaltyMax: 6,
+  likelyShare: 0,
+};
+
 export const PRESETS: Readonly<Record<Preset, Readonly<PresetOptions>>> = {
-  reverie: {
-    population: 8,
-    childrenPerMember: 32,
-    topk: 512,
-    iters: 300,
-    penaltyMin: 0.1,
-    penaltyMax: 10,
-    restartEvery: 50,
-    restartPenaltyMin: 2 / 3,
-    restartPenaltyMax: 6,
-    likelyShare: 0,
-  },
-  dreamy: {
-    population: 8,
-    childrenPerMember: 32,
-    topk: 512,
-    iters: 300,
-    penaltyMin: 0.1,
-    penaltyMax: 10,
-    restartEvery: 50,
-    restartPenaltyMin: 2 / 3,
-    restartPenaltyMax: 6,
-    likelyShare: 0,
-  },
+  reverie: { ...DREAMY, topk: 'auto', iters: 600 },
+  dreamy: DREAMY,
 };
 
 export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {

@@ -35,22 +35,13 @@ beforeAll(() => {
   expect(result.status, result.stderr).toBe(0);
 });
 
+/** A dream small enough for a test. */
+const SMALL_RUN = ['--iters', '10', '--population', '3', '--children', '8'];
+
 describe('reverie dream', () => {
   it('writes run.json and history.jsonl, prints progress lines and the frontier', () => {
     const out = join(dir, 'small');
-    const result = reverie(
-      'dream',
-      '--iters',
-      '10',
-      '--population',
-      '3',
-      '--children',
-      '8',
-      '--topk',
-      '32',
-      '--out',
-      out,
-    );
+    const result = reverie('dream', ...SMALL_RUN, '--topk', '32', '--out', out);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/iter 10\/10 .* evals\/s/);
     expect(result.stdout).toMatch(/^frontier of blocks\.4\.mlp\.hook_post\[0\]/);
@@ -121,7 +112,19 @@ describe('reverie dream --resume', () => {
   const run = join(dir, 'resumable');
   const iterations = () => (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunSummary).iterations;
   beforeAll(() => {
-    const result = reverie('dream', '--iters', '2', '--population', '3', '--children', '8', '--out', run);
+    const result = reverie(
+      'dream',
+      '--iters',
+      '2',
+      '--population',
+      '3',
+      '--children',
+      '8',
+      '--topk',
+      '512',
+      '--out',
+      run,
+    );
     expect(result.status, result.stderr).toBe(0);
   });
 
@@ -179,12 +182,7 @@ describe('reverie dream --against', () => {
     const out = join(dir, 'against');
     const result = reverie(
       'dream',
-      '--iters',
-      '10',
-      '--population',
-      '3',
-      '--children',
-      '8',
+      ...SMALL_RUN,
       '--initial',
       'Once upon a time, there was a little girl', // 12 fluent tokens: some candidate is below the median
       '--against',

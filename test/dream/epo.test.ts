@@ -71,9 +71,12 @@ describe('EPO on stories260K', () => {
     expect(untimed(c.history)).not.toEqual(untimed(a.history));
   });
 
-  it('resumes a stored run to the same result as an uninterrupted one', async () => {
-    const whole = await run({ options: { ...SMALL, iters: 16 } });
-    const first = await run({ options: { ...SMALL, iters: 9 } });
+  it.each([
+    ['the dreamy preset', {}],
+    ['children from the likeliest tokens', { likelyShare: 0.5 }],
+  ])('resumes a stored run to the same result as an uninterrupted one (%s)', async (_, extra) => {
+    const whole = await run({ options: { ...SMALL, ...extra, iters: 16 } });
+    const first = await run({ options: { ...SMALL, ...extra, iters: 9 } });
     const resumed = await resumeDream({ model, modelSha256: 'test', outDir: first.out, iters: 7 });
     expect(untimed(readHistory(first.out))).toEqual(untimed(whole.history));
     expect(resumed.population).toEqual(whole.summary.population);

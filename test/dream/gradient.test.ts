@@ -40,6 +40,38 @@ function topk(row: Float32Array, banned: readonly boolean[], k: number): number[
     .slice(0, k);
 }
 
+/** A fixture, its target, a banned mask, random prompts and an evaluator of them, from a seed. */
+async function setUp(
+  fixture: string,
+  bos: number | undefined,
+  {
+    seed,
+    count,
+    banning,
+    likely = false,
+  }: { seed: number; count: number; banning: boolean; likely?: boolean },
+) {
+  const model = await loadModel(`../shared/fixtures/${fixture}`);
+  const V = model.config.vocabSize;
+  const fixedPrefix = bos === undefined ? 0 : 1;
+  const T = SEQ_LEN + fixedPrefix;
+  const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: T });
+  const rng = new Rng(seed);
+  const banned = Array.from({ length: V }, (_, v) => banning && (v < 3 || rng.uniform(0, 1) < 0.2));
+  const prompts = Array.from({ length: count }, () =>
+    Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
+  );
+  const evaluator = await ModelEvaluator.create(model, target, {
+    seqLen: SEQ_LEN,
+    ...(bos === undefined ? {} : { bos }),
+    topk: TOPK,
+    banned,
+    threads: 1,
+    likely,
+  });
+  return { model, V, T, fixedPrefix, target, banned, prompts, evaluator };
+}
+
 describe.each([
   ['llama-tiny-random', 1],
   ['gpt-neox-tiny-random', undefined],
@@ -53,27 +85,15 @@ describe.each([
   ])(
     'ranks tokens as autodiff through a one-hot does (penalties $penalties, banning $banning)',
     async ({ penalties, banning }) => {
-      const model = await loadModel(`../shared/fixtures/${fixture}`);
-      const V = model.config.vocabSize;
-      const fixedPrefix = bos === undefined ? 0 : 1;
-      const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: SEQ_LEN + fixedPrefix });
-      const rng = new Rng(3);
-      const banned = Array.from({ length: V }, (_, v) => banning && (v < 3 || rng.uniform(0, 1) < 0.2));
-      const prompts = Array.from({ length: 3 }, () =>
-        Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
-      );
-      const evaluator = await ModelEvaluator.create(model, target, {
-        seqLen: SEQ_LEN,
-        ...(bos === undefined ? {} : { bos }),
-        topk: TOPK,
-        banned,
-        threads: 1,
+      const { model, V, T, fixedPrefix, target, banned, prompts, evaluator } = await setUp(fixture, bos, {
+        seed: 3,
+        count: 3,
+        banning,
       });
       try {
         const { topk: got } = await evaluator.gradient(prompts, penalties);
         const full = prompts.map((p) => (bos === undefined ? p : [bos, ...p]));
         const favour = await onehotGradient(model, target, full, penalties);
-        const T = SEQ_LEN + fixedPrefix;
         prompts.forEach((_, b) => {
           const expected = Array.from({ length: SEQ_LEN }, (_, i) => {
             const at = (b * T + fixedPrefix + i) * V;
@@ -126,22 +146,10 @@ describe('the likeliest tokens the gradient program also returns', () => {
   ] as const)(
     'are the top-k of log p(v | tokens before) at each position on %s, banned tokens left out',
     async (fixture, bos) => {
-      const model = await loadModel(`../shared/fixtures/${fixture}`);
-      const V = model.config.vocabSize;
-      const fixedPrefix = bos === undefined ? 0 : 1;
-      const T = SEQ_LEN + fixedPrefix;
-      const target = parseTarget('blocks.1.mlp.hook_post[3]', { model, seqLen: T });
-      const rng = new Rng(5);
-      const banned = Array.from({ length: V }, (_, v) => v < 3 || rng.uniform(0, 1) < 0.2);
-      const prompts = Array.from({ length: 2 }, () =>
-        Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)),
-      );
-      const evaluator = await ModelEvaluator.create(model, target, {
-        seqLen: SEQ_LEN,
-        ...(bos === undefined ? {} : { bos }),
-        topk: TOPK,
-        banned,
-        threads: 1,
+      const { model, V, T, fixedPrefix, banned, prompts, evaluator } = await setUp(fixture, bos, {
+        seed: 5,
+        count: 2,
+        banning: true,
         likely: true,
       });
       const ids = input('ids', 'int64', [2, T]);
