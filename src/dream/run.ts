@@ -44,8 +44,11 @@ export interface DreamRequest {
   modelSha256?: string;
   target: string;
   options?: Partial<EpoOptions>;
-  /** Start every member from this prompt instead of random tokens. */
-  initial?: string;
+  /**
+   * Start every member from this prompt instead of random tokens; or, as token ids, slot i from prompt
+   * i mod n (e.g. a scan's top examples, best first).
+   */
+  initial?: string | readonly (readonly number[])[];
   outDir: string;
   onProgress?: (progress: DreamProgress) => void;
   /**
@@ -83,7 +86,9 @@ export async function dream(request: DreamRequest): Promise<RunSummary> {
   const bos = resolveBos(model, options);
   const target = parseRunTarget(request.target, model, options, bos);
   const initial =
-    request.initial === undefined ? undefined : [encodePrompt(model, request.initial, options.seqLen)];
+    typeof request.initial === 'string'
+      ? [encodePrompt(model, request.initial, options.seqLen)]
+      : request.initial?.map((ids) => checkPrompt(model, ids, options.seqLen));
   mkdirSync(request.outDir, { recursive: true });
   writeFileSync(join(request.outDir, 'history.jsonl'), '');
   return execute(request, options, target, bos, async (evaluator, allowed) =>
@@ -158,6 +163,15 @@ export function resolveBos(model: Model, options: EpoOptions): number | null {
   if (!wanted) return null;
   if (tokenizer?.bosId === undefined) throw new RunError(`model ${model.id} has no BOS token; use --no-bos`);
   return tokenizer.bosId;
+}
+
+function checkPrompt(model: Model, ids: readonly number[], seqLen: number): number[] {
+  const V = model.config.vocabSize;
+  if (ids.length !== seqLen)
+    throw new RunError(`an initial prompt is ${ids.length} tokens, expected ${seqLen} (--seq-len)`);
+  const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < V));
+  if (bad !== undefined) throw new RunError(`an initial prompt holds token ${bad}, outside 0..${V - 1}`);
+  return [...ids];
 }
 
 function encodePrompt(model: Model, text: string, seqLen: number): number[] {

@@ -25,6 +25,9 @@ import { readHistory } from '../dream/store.ts';
 import type { Model } from '../models/model.ts';
 import { median } from './stats.ts';
 
+const fmt = (v: number): string => v.toFixed(3);
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${fmt(v)}`;
+
 /** What a dream is measured against: the top dataset examples of the target. */
 export interface DatasetBaseline {
   /** The best example's activation. */
@@ -32,6 +35,42 @@ export interface DatasetBaseline {
   /** The median cross-entropy of the top examples. */
   medianXent: number;
   examples: number;
+}
+
+/**
+ * The paper's comparison as a run goes (`reverie dream --against SCAN`): the best activation so far among
+ * the candidates at or below the scan's median cross-entropy, against the top dataset example's activation,
+ * with the median and the top as `reverie compare` computes them.
+ */
+export class VersusDataset {
+  /** The best activation seen at xent ≤ medianXent; undefined until a candidate is that fluent. */
+  best: number | undefined;
+  constructor(
+    readonly medianXent: number,
+    readonly topActivation: number,
+  ) {}
+
+  static of(scan: ScanResult): VersusDataset {
+    return new VersusDataset(
+      median(scan.examples.map((e) => e.xent)),
+      scan.examples.reduce((top, e) => Math.max(top, e.activation), -Infinity),
+    );
+  }
+
+  observe(points: readonly { target: number; xent: number }[]): void {
+    for (const p of points)
+      if (p.xent <= this.medianXent && (this.best === undefined || p.target > this.best))
+        this.best = p.target;
+  }
+
+  /** `vs dataset: best ≤ median xent 3.676: 2.310 (top example 5.247, -2.937)`. */
+  text(): string {
+    const head = `vs dataset: best ≤ median xent ${fmt(this.medianXent)}: `;
+    const top = `top example ${fmt(this.topActivation)}`;
+    return this.best === undefined
+      ? `${head}— (${top})`
+      : `${head}${fmt(this.best)} (${top}, ${signed(this.best - this.topActivation)})`;
+  }
 }
 
 export interface QualityRequest {
@@ -95,12 +134,8 @@ export async function datasetBaseline(
     writeFileSync(`${path}.tmp`, JSON.stringify(scan));
     renameSync(`${path}.tmp`, path);
   }
-  return {
-    scan,
-    topActivation: Math.max(...scan.examples.map((e) => e.activation)),
-    medianXent: median(scan.examples.map((e) => e.xent)),
-    examples: scan.examples.length,
-  };
+  const { topActivation, medianXent } = VersusDataset.of(scan);
+  return { scan, topActivation, medianXent, examples: scan.examples.length };
 }
 
 /** The best fluent activation of a run's history, and when it first beat `top`. */
@@ -109,16 +144,15 @@ export function fluentBest(
   maxXent: number,
   top: number,
 ): { best: number | null; secondsToWin: number | null } {
-  let best: number | null = null;
+  const versus = new VersusDataset(maxXent, top);
   let secondsToWin: number | null = null;
   let elapsed = 0;
   for (const record of history) {
     elapsed += record.seconds;
-    for (const c of record.candidates)
-      if (c.xent <= maxXent && (best === null || c.target > best)) best = c.target;
-    if (secondsToWin === null && best !== null && best > top) secondsToWin = elapsed;
+    versus.observe(record.candidates);
+    if (secondsToWin === null && versus.best !== undefined && versus.best > top) secondsToWin = elapsed;
   }
-  return { best, secondsToWin };
+  return { best: versus.best ?? null, secondsToWin };
 }
 
 /** A dream of the target at the given options, measured against its dataset baseline. */

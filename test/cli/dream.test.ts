@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProgressView, VersusDataset } from '../../src/cli/progress.ts';
+import { ProgressView } from '../../src/cli/progress.ts';
+import { VersusDataset } from '../../src/report/quality.ts';
 import type { DreamProgress } from '../../src/dream/run.ts';
 import type { RunSummary } from '../../src/dream/store.ts';
 import type { Model } from '../../src/models/model.ts';
@@ -174,6 +175,40 @@ describe('reverie dream --resume', () => {
     expect((JSON.parse(result.stdout) as RunSummary).options.topk).toBe(509);
     expect(result.stderr).toContain('median dataset cross-entropy'); // the comparison, off stdout with --json
     expect(iterations()).toBe(3);
+  });
+});
+
+describe('reverie dream --init-from', () => {
+  it("starts slot i from the scan's i-th top example", () => {
+    const out = join(dir, 'init-from');
+    const result = reverie(
+      'dream',
+      '--iters',
+      '1',
+      '--population',
+      '3',
+      '--children',
+      '4',
+      '--init-from',
+      scanPath,
+      '--out',
+      out,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const scan = JSON.parse(readFileSync(scanPath, 'utf8')) as { examples: { ids: number[] }[] };
+    const [first] = readFileSync(join(out, 'history.jsonl'), 'utf8').split('\n');
+    const parents = (JSON.parse(first!) as { candidates: { ids: number[] }[] }).candidates.slice(0, 3);
+    expect(parents.map((c) => c.ids)).toEqual(scan.examples.slice(0, 3).map((e) => e.ids));
+  });
+
+  it('rejects a scan of windows of another length, and --initial beside it', () => {
+    const short = reverie('dream', '--seq-len', '8', '--init-from', scanPath, '--out', join(dir, 'never'));
+    expect(short.status).toBe(2);
+    expect(short.stderr).toMatch(/the scan's windows are 12 tokens, --seq-len is 8/);
+    const both = reverie('dream', '--initial', 'Once upon a time', '--init-from', scanPath);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--initial and --init-from both start the run; give one/);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 });
 

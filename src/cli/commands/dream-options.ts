@@ -185,6 +185,13 @@ export const OPTIONS: readonly DreamOption[] = [
     resume: 'start',
   },
   {
+    name: 'init-from',
+    kind: 'text',
+    arg: 'SCAN',
+    help: "start slot i from a scan's i-th top example (its windows must be --seq-len tokens)",
+    resume: 'start',
+  },
+  {
     name: 'resume',
     kind: 'text',
     arg: 'DIR',

@@ -8,7 +8,8 @@ import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { compare, CompareError, readScan, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
-import { ProgressView, promptText, VersusDataset } from '../progress.ts';
+import { VersusDataset } from '../../report/quality.ts';
+import { ProgressView, promptText } from '../progress.ts';
 import { epoOptions, OPTIONS, optionLines, perCall, resumeConflicts, wrap } from './dream-options.ts';
 
 export const DEFAULT_TARGET = 'blocks.4.mlp.hook_post[0]';
@@ -30,6 +31,20 @@ ${wrap(
     `hold for this call only. Any other option given must agree with the run as it was asked for (--topk ` +
     `512 agrees with a stories260K run that capped it at 509), else it is an error naming it.`,
 ).join('\n')}`;
+
+/** --initial's text, or the top examples of --init-from's scan (best first); not both. */
+function initialPrompts(values: Record<string, unknown>, seqLen: number): string | number[][] | undefined {
+  const text = values.initial as string | undefined;
+  const path = values['init-from'] as string | undefined;
+  if (path === undefined) return text;
+  if (text !== undefined) throw new UsageError('--initial and --init-from both start the run; give one');
+  const scan = readScan(path);
+  if (scan.window !== seqLen)
+    throw new UsageError(
+      `--init-from ${path}: the scan's windows are ${scan.window} tokens, --seq-len is ${seqLen}`,
+    );
+  return scan.examples.map((e) => e.ids);
+}
 
 function defaultOutDir(target: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -75,6 +90,7 @@ export const dreamCommand: Command = {
         `--against ${againstPath}: the scan scored ${scan.target}, this run dreams ${target}; ` +
           `scan ${target}, or dream the scan's target`,
       );
+    const initial = initialPrompts(values, options.seqLen ?? d.seqLen);
     const modelId = (values.model as string | undefined) ?? stored?.model.id ?? DEFAULT_MODEL;
     const resolved = await resolveModel(modelId);
     const model = await loadModel(modelId);
@@ -127,7 +143,7 @@ export const dreamCommand: Command = {
           ...common,
           target,
           options,
-          ...(values.initial !== undefined ? { initial: values.initial as string } : {}),
+          ...(initial !== undefined && { initial }),
           outDir,
           onProgress: (p) => view.update(p),
         });
