@@ -54,7 +54,13 @@ const argmin = (candidates: readonly Candidate[], penalty: number) =>
   candidates.reduce((best, c, i) => (loss(c, penalty) < loss(candidates[best]!, penalty) ? i : best), 0);
 
 async function start(options: Partial<EpoOptions>, vocab = 1000, topk = 20) {
-  const resolved = resolveOptions({ seqLen: 5, population: 4, childrenPerMember: 6, ...options });
+  const resolved = resolveOptions({
+    preset: 'dreamy',
+    seqLen: 5,
+    population: 4,
+    childrenPerMember: 6,
+    ...options,
+  });
   const evaluator = new FakeEvaluator(resolved.seqLen, topk, vocab);
   const allowed = Array.from({ length: vocab }, (_, v) => v);
   const state: EpoState = await initEpo(evaluator, resolved, allowed);
