@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['test/store-env.ts'],
     env: { REVERIE_MODEL_PATH: process.env.REVERIE_MODEL_PATH ?? '../shared/models', REVERIE_OFFLINE: '1' },
   },
 });

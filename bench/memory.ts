@@ -5,9 +5,6 @@
  * child is this file, run as a script.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dream } from '../src/dream/run.ts';
 import type { Benchmark, Result } from './harness.ts';
@@ -25,23 +22,17 @@ interface Measured {
 /** The run itself (in the child): the model, 20 iterations, then the process's peak RSS. */
 async function measure(): Promise<Measured> {
   const model = pythia160mShape();
-  const outDir = mkdtempSync(join(tmpdir(), 'reverie-bench-memory-'));
-  try {
-    const summary = await dream({
-      model,
-      modelSha256: 'bench',
-      target: 'blocks.5.mlp.hook_post[0]',
-      options: { iters: ITERS },
-      outDir,
-    });
-    return {
-      peakRssMb: (process.resourceUsage().maxRSS * 1024) / MiB,
-      weightsMb: (4 * parameterCount(model.config)) / MiB,
-      evaluation: summary.evaluation,
-    };
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
+  const summary = await dream({
+    model,
+    modelSha256: 'bench',
+    target: 'blocks.5.mlp.hook_post[0]',
+    options: { iters: ITERS },
+  });
+  return {
+    peakRssMb: (process.resourceUsage().maxRSS * 1024) / MiB,
+    weightsMb: (4 * parameterCount(model.config)) / MiB,
+    evaluation: summary.evaluation,
+  };
 }
 
 const self = fileURLToPath(import.meta.url);

@@ -6,10 +6,23 @@ export * as models from './models/index.ts';
 export { loadModel } from './models/load.ts';
 export type { Model } from './models/model.ts';
 export { parseTarget, TARGET_SYNTAX, type Target } from './objectives/target.ts';
-export { dream, resumeDream, type DreamRequest } from './dream/run.ts';
+export { dream, resumeDream, type DreamRequest, type RunSink, type StoredRun } from './dream/run.ts';
+export { MemorySink } from './dream/memory-sink.ts';
 export { DEFAULT_EPO_OPTIONS, PRESETS, type EpoOptions, type Preset } from './dream/options.ts';
 export { nondominatedFrontier, sweepFrontier } from './dream/frontier.ts';
-export { readHistory, readRunSummary, type RunSummary } from './dream/store.ts';
+export type { Checkpoint, RunHeader, RunSummary } from './dream/records.ts';
+export { openStore, storePath } from './store/database.ts';
+export {
+  StoreSink,
+  findRun,
+  listRuns,
+  runHistory,
+  storedRun,
+  storedSummary,
+  removeRun,
+} from './store/runs.ts';
+export { readRunFolder, writeRunFolder } from './store/files.ts';
+export { RunReader, type OpenedRun } from './store/open.ts';
 export { attribute } from './dream/attribution.ts';
 export { favouredSwaps } from './dream/favoured.ts';
 export { scanCorpus } from './data/scan.ts';

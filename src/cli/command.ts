@@ -27,20 +27,3 @@ export function parseCommandArgs(command: Command, argv: string[]) {
     throw new UsageError(`${(error as Error).message}\n\n${command.usage}`);
   }
 }
-
-/** A non-negative number option, or a UsageError naming it with the command's usage. */
-export function numberOption(
-  values: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  { integer = true, usage }: { integer?: boolean; usage: string },
-): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n)))
-    throw new UsageError(
-      `--${name} must be a non-negative ${integer ? 'integer' : 'number'}, got "${String(raw)}"\n\n${usage}`,
-    );
-  return n;
-}

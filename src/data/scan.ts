@@ -2,6 +2,7 @@ import { fitnessProgram } from '../dream/engine/programs.ts';
 import { promptKey } from '../dream/epo.ts';
 import type { Model } from '../models/model.ts';
 import { parseTarget } from '../objectives/target.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { compile, type Session } from '../runtime/index.ts';
 import { corpusSize, readDocuments, type CorpusFormat } from './corpus.ts';
 import { TopK } from './heap.ts';
@@ -28,7 +29,7 @@ export interface ScanRequest {
   /** Windows per run of the compiled program. */
   batchSize?: number;
   threads?: number;
-  /** Stop after the document that brings the tokens read to this many. */
+  /** Stop after this many tokens, within a document where it holds more (the limit, not the whole, is tokenized). */
   maxTokens?: number;
   /** Force a corpus format instead of detecting it per file. */
   format?: CorpusFormat;
@@ -41,6 +42,8 @@ export interface ScanProgress {
   bytesRead: number;
   totalBytes: number;
   tokensScanned: number;
+  /** The request's maxTokens, where one is set. */
+  maxTokens?: number;
   windows: number;
   seconds: number;
   /** The best activation so far. */
@@ -87,6 +90,21 @@ interface Scored {
 
 const better = (a: Scored, b: Scored): boolean =>
   a.activation > b.activation || (a.activation === b.activation && a.order < b.order);
+
+/**
+ * The first `limit` tokens of a text, tokenizing no more of it than that takes: prefixes of doubling length, cut
+ * before a space, until one has more than `limit` tokens. A prefix cut before a space has the text's own first
+ * tokens: no token spans a space and what follows it (byte-level BPE's pre-tokenizer splits before spaces, and
+ * SentencePiece's pieces only start with one).
+ */
+function encodeAtMost(tokenizer: Tokenizer, text: string, limit: number): number[] {
+  for (let chars = Math.max(64, 4 * limit); chars < text.length; chars *= 2) {
+    const cut = text.lastIndexOf(' ', chars);
+    const ids = tokenizer.encode(text.slice(0, cut > 0 ? cut : chars), { bos: false });
+    if (ids.length > limit) return ids.slice(0, limit);
+  }
+  return tokenizer.encode(text, { bos: false }).slice(0, limit);
+}
 
 /**
  * Streams corpus files, tokenizes each document and scores every window of `window` consecutive tokens of a
@@ -142,6 +160,7 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
       bytesRead: bytesBefore + bytesRead,
       totalBytes,
       tokensScanned,
+      ...(request.maxTokens !== undefined && { maxTokens: request.maxTokens }),
       windows,
       seconds: (performance.now() - started) / 1000,
       best,
@@ -176,7 +195,7 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
       let document = 0;
       for await (const doc of readDocuments(path, request.format)) {
         bytesRead = doc.bytesRead;
-        const ids = tokenizer.encode(doc.text, { bos: false });
+        const ids = encodeAtMost(tokenizer, doc.text, limit - tokensScanned);
         tokensScanned += ids.length;
         for (let start = 0; start + window <= ids.length; start++) {
           pending.push({

@@ -22,7 +22,7 @@ export interface Member extends Candidate {
   likely?: Int32Array;
 }
 
-/** A child: its ids, its parent's, and the one position where they differ. */
+/** A child: its ids, its parent's, and the first position where they differ (later ones may differ too). */
 export interface Child {
   ids: number[];
   parent: readonly number[];
@@ -140,6 +140,54 @@ export async function initEpo(
   return { iter: 0, population, rng, seen, evaluations: seen.size };
 }
 
+/** The first position where two prompts differ, −1 where none does. */
+export function firstDifference(a: readonly number[], b: readonly number[]): number {
+  return a.findIndex((t, i) => t !== b[i]);
+}
+
+/**
+ * A child of `parent`:
+ * - a swap (the reference's only operator): one uniform position takes a token uniform over the parent's
+ *   top-k there, or with probability likelyShare over the model's k likeliest tokens there;
+ * - with probability crossoverShare, a crossover: the parent's tokens before a uniform cut 1..L−1, another
+ *   member's from it on (a fluent opening can meet an activating ending);
+ * - with probability shiftShare, a shift (flrt's insert and delete at a fixed length): at a uniform position,
+ *   either a token of the parent's top-k there is inserted and the last token falls off, or the token there
+ *   is deleted and one of the top-k of the last position is appended; phrases move without being rebuilt.
+ * The operator is drawn only where a share is positive, so that the reference's RNG stream is kept.
+ */
+function makeChild(
+  rng: Rng,
+  parent: Member,
+  population: readonly Member[],
+  evaluator: EpoEvaluator,
+  options: EpoOptions,
+): number[] {
+  const L = evaluator.seqLen;
+  const k = evaluator.topk;
+  const proposal = (position: number): number => {
+    const likely = options.likelyShare > 0 && rng.uniform(0, 1) < options.likelyShare;
+    const source = likely ? (parent.likely as Int32Array) : parent.topk;
+    return source[position * k + rng.int(k)] as number;
+  };
+  const draw = options.crossoverShare + options.shiftShare > 0 ? rng.uniform(0, 1) : 1;
+  if (draw < options.crossoverShare && population.length > 1 && L > 1) {
+    const self = population.indexOf(parent);
+    const other = population[(self + 1 + rng.int(population.length - 1)) % population.length] as Member;
+    const cut = 1 + rng.int(L - 1);
+    return [...parent.ids.slice(0, cut), ...other.ids.slice(cut)];
+  }
+  const position = rng.int(L);
+  if (draw < options.crossoverShare + options.shiftShare && L > 1) {
+    if (rng.int(2) === 0)
+      return [...parent.ids.slice(0, position), proposal(position), ...parent.ids.slice(position, L - 1)];
+    return [...parent.ids.slice(0, position), ...parent.ids.slice(position + 1), proposal(L - 1)];
+  }
+  const ids = [...parent.ids];
+  ids[position] = proposal(position);
+  return ids;
+}
+
 /** Steps 3–7 of one iteration: children, fitness, selection (or restart), gradients of new members. */
 export async function stepEpo(
   state: EpoState,
@@ -152,20 +200,15 @@ export async function stepEpo(
   const M = population.length;
 
   // 3. Child j of parent j mod M changes one uniform position to a token uniform over the parent's top-k there
-  // (or, with probability likelyShare, over the model's k likeliest tokens there).
+  // (or, with probability likelyShare, over the model's k likeliest tokens there); or, with probabilities
+  // crossoverShare and shiftShare, is a crossover or a shift (makeChild).
   const children: Child[] = [];
   let dropped = 0;
-  const k = evaluator.topk;
   for (let j = 0; j < M * options.childrenPerMember; j++) {
     const parent = population[j % M] as Member;
-    const position = rng.int(evaluator.seqLen);
-    const likely = options.likelyShare > 0 && rng.uniform(0, 1) < options.likelyShare;
-    const source = likely ? (parent.likely as Int32Array) : parent.topk;
-    const token = source[position * k + rng.int(k)] as number;
-    const ids = [...parent.ids];
-    ids[position] = token;
+    const ids = makeChild(rng, parent, population, evaluator, options);
     if (accept && !accept(ids)) dropped++;
-    else children.push({ ids, parent: parent.ids, position });
+    else children.push({ ids, parent: parent.ids, position: Math.max(0, firstDifference(ids, parent.ids)) });
   }
 
   // 4. Fitness of the children not evaluated before in this run, each distinct prompt once (a child equal

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Model } from '../models/model.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
 import {
@@ -11,23 +10,15 @@ import {
   type EpoState,
   type IterationRecord,
   promptKey,
-  type Member,
 } from './epo.ts';
 import { defaultEvaluation, defaultThreads, ModelEvaluator } from './engine/evaluator.ts';
 import { nondominatedFrontier } from './frontier.ts';
-import { resolveOptions, resolveTopk, slotPenalties, type EpoOptions } from './options.ts';
+import { checkAgainstModel, resolveOptions, resolveTopk, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
-import {
-  readCheckpoint,
-  readHistory,
-  readRunSummary,
-  RUN_VERSION,
-  type Checkpoint,
-  type RunSummary,
-} from './store.ts';
+import { RUN_VERSION, type Checkpoint, type RunHeader, type RunSummary } from './records.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 
-/** run.json's model hash when the caller gave none (the CLI always hashes the weights). */
+/** The run header's model hash when the caller gave none (the CLI always hashes the weights). */
 const UNRECORDED = 'unrecorded';
 
 export interface DreamProgress {
@@ -38,9 +29,22 @@ export interface DreamProgress {
   evaluationsPerSecond: number;
 }
 
+/**
+ * Where a run's results go as it runs (the store's sink commits each iteration in one transaction). A sink
+ * that throws stops the run with its error.
+ */
+export interface RunSink {
+  /** Once, before the first iteration of this call: the run's header and the state it starts from. */
+  begin?(header: RunHeader, start: Checkpoint): void;
+  /** After each iteration, as one unit: its record and the state after it. */
+  iteration(record: IterationRecord, after: Checkpoint): void;
+  /** When the call ends (the iterations done, or stopped early), with the run's summary. */
+  end?(summary: RunSummary): void;
+}
+
 export interface DreamRequest {
   model: Model;
-  /** sha256 of the model's weights, recorded in run.json. */
+  /** sha256 of the model's weights, recorded in the run's header. */
   modelSha256?: string;
   target: string;
   options?: Partial<EpoOptions>;
@@ -49,14 +53,14 @@ export interface DreamRequest {
    * i mod n (e.g. a scan's top examples, best first).
    */
   initial?: string | readonly (readonly number[])[];
-  outDir: string;
+  sink?: RunSink;
   onProgress?: (progress: DreamProgress) => void;
   /**
-   * Profile each compiled program with ONNX Runtime's profiler: `DIR/ort-profile_<time>.json` per program
-   * (Chrome trace format), written when the run ends.
+   * Profile each compiled program with ONNX Runtime's profiler: `PREFIX_<time>.json` per program (Chrome
+   * trace format), written when the run ends.
    */
-  profile?: boolean;
-  /** Checked between iterations: true ends the run cleanly, everything written. */
+  profilePrefix?: string;
+  /** Checked between iterations: true ends the run cleanly, everything recorded. */
   shouldStop?: () => boolean;
 }
 
@@ -71,33 +75,36 @@ export function sha256Files(paths: readonly string[]): string {
   return hash.digest('hex');
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
 const textOf = (model: Model, ids: readonly number[]): string =>
   model.tokenizer?.decode([...ids]) ?? ids.join(' ');
 
-/** Runs EPO (or GCG) for a model and target, writing DIR/run.json, DIR/history.jsonl and DIR/checkpoint.json. */
+/** Runs EPO (or GCG) for a model and target; what it records goes to `request.sink`. */
 export async function dream(request: DreamRequest): Promise<RunSummary> {
   const options = resolveOptions(request.options ?? {});
   const { model } = request;
   const bos = resolveBos(model, options);
+  checkAgainstModel(options, model.config, bos);
   const target = parseRunTarget(request.target, model, options, bos);
   const initial =
     typeof request.initial === 'string'
       ? [encodePrompt(model, request.initial, options.seqLen)]
       : request.initial?.map((ids) => checkPrompt(model, ids, options.seqLen));
-  mkdirSync(request.outDir, { recursive: true });
-  writeFileSync(join(request.outDir, 'history.jsonl'), '');
   return execute(request, options, target, bos, async (evaluator, allowed) =>
     initEpo(evaluator, options, allowed, initial),
   );
 }
 
+/** A run as it was kept: what a resume continues from. */
+export interface StoredRun {
+  header: RunHeader;
+  checkpoint: Checkpoint;
+  /** Its iterations so far, in order (the candidates it has evaluated, never again). */
+  history: Iterable<IterationRecord>;
+}
+
 /** What a resumed run is asked: `iters` more iterations, within this call's limits (0: none). */
 export interface ResumeRequest extends Omit<DreamRequest, 'target' | 'options' | 'initial'> {
+  from: StoredRun;
   iters: number;
   /** Stop after this many seconds of this call. */
   timeLimit?: number;
@@ -107,47 +114,44 @@ export interface ResumeRequest extends Omit<DreamRequest, 'target' | 'options' |
 
 /** Continues a stored run for `iters` more iterations; the result equals a run that never stopped. */
 export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
-  const dir = request.outDir;
-  const previous = readRunSummary(dir);
-  if (previous.model.sha256 !== (request.modelSha256 ?? UNRECORDED))
+  const { header, checkpoint, history } = request.from;
+  if (header.model.sha256 !== (request.modelSha256 ?? UNRECORDED))
     throw new RunError(
-      `cannot resume: the run used model ${previous.model.id} (sha256 ${previous.model.sha256.slice(0, 12)}…), this is another`,
+      `cannot resume: the run used model ${header.model.id} (sha256 ${header.model.sha256.slice(0, 12)}…), this is another`,
     );
-  const checkpoint = readCheckpoint(dir);
-  const history = readHistory(dir);
   const more = request.maxEvaluations ?? 0;
-  const options = {
-    ...previous.options,
+  const options = resolveOptions({
+    ...header.options,
     iters: checkpoint.iter + request.iters,
     timeLimit: request.timeLimit ?? 0,
     maxEvaluations: more > 0 ? checkpoint.evaluations + more : 0,
-  };
-  const bos = previous.bos;
-  const target = parseRunTarget(previous.target, request.model, options, bos);
+  });
+  const { bos } = header;
+  checkAgainstModel(options, request.model.config, bos);
+  const target = parseRunTarget(header.target, request.model, options, bos);
+  const seen = new Map<string, { target: number; xent: number }>();
+  const earlier: Candidate[] = [];
+  for (const record of history)
+    for (const c of record.candidates) {
+      seen.set(promptKey(c.ids), { target: c.target, xent: c.xent });
+      earlier.push(c);
+    }
   return execute(
-    { ...request, target: previous.target, options },
+    { ...request, target: header.target, options },
     options,
     target,
     bos,
     async () => {
-      const seen = new Map<string, { target: number; xent: number }>();
-      for (const record of history)
-        for (const c of record.candidates) seen.set(promptKey(c.ids), { target: c.target, xent: c.xent });
       for (const m of checkpoint.population) seen.set(promptKey(m.ids), { target: m.target, xent: m.xent });
-      const population: Member[] = checkpoint.population.map(({ likely, topk, ...m }) => ({
-        ...m,
-        topk: Int32Array.from(topk),
-        ...(likely && { likely: Int32Array.from(likely) }),
-      }));
       return {
         iter: checkpoint.iter,
-        population,
+        population: checkpoint.population.map((m) => ({ ...m, ids: [...m.ids] })),
         rng: new Rng(checkpoint.rng),
         seen,
         evaluations: checkpoint.evaluations,
       };
     },
-    previous,
+    { checkpoint, frontier: nondominatedFrontier(earlier) },
   );
 }
 
@@ -219,33 +223,67 @@ export async function openEvaluator(
   };
 }
 
+/** The state a resume continues from, as plain data (the population's gradients as they were). */
+function checkpointOf(state: EpoState, seconds: number, dropped: number): Checkpoint {
+  return {
+    iter: state.iter,
+    rng: state.rng.state(),
+    evaluations: state.evaluations,
+    seconds,
+    dropped,
+    population: state.population.map(({ ids, target, xent, penalty, topk, likely }) => ({
+      ids: [...ids],
+      target,
+      xent,
+      penalty,
+      topk,
+      ...(likely && { likely }),
+    })),
+  };
+}
+
+const scored = ({ ids, target, xent }: Candidate): Candidate => ({ ids, target, xent });
+
 async function execute(
   request: DreamRequest,
   options: EpoOptions,
   target: Target,
   bos: number | null,
   start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
-  previous?: RunSummary,
+  previous?: { checkpoint: Checkpoint; frontier: Candidate[] },
 ): Promise<RunSummary> {
-  const { model, outDir } = request;
-  const profilePrefix = request.profile ? join(outDir, 'ort-profile') : undefined;
-  const { evaluator, allowed, accept } = await openEvaluator(model, target, options, bos, profilePrefix);
-  const historyPath = join(outDir, 'history.jsonl');
+  const { model, sink } = request;
+  const { evaluator, allowed, accept } = await openEvaluator(
+    model,
+    target,
+    options,
+    bos,
+    request.profilePrefix,
+  );
   const started = performance.now();
-  let seconds = previous?.seconds ?? 0;
-  let dropped = previous?.dropped ?? 0;
-  const frontierPool: Candidate[] =
-    previous?.frontier.map(({ ids, target, xent }) => ({ ids, target, xent })) ?? [];
+  const elapsed = () => (previous?.checkpoint.seconds ?? 0) + (performance.now() - started) / 1000;
+  let dropped = previous?.checkpoint.dropped ?? 0;
+  const frontierPool: Candidate[] = [...(previous?.frontier ?? [])];
+  const header: RunHeader = {
+    version: RUN_VERSION,
+    model: { id: model.id, sha256: request.modelSha256 ?? UNRECORDED },
+    target: target.spec,
+    options,
+    seed: options.seed,
+    bos,
+    evaluation: evaluator.evaluation,
+  };
   try {
     const state = await start(evaluator, allowed);
-    frontierPool.push(...state.population);
+    frontierPool.push(...state.population.map(scored));
+    sink?.begin?.(header, checkpointOf(state, elapsed(), dropped));
     while (state.iter < options.iters) {
       if (request.shouldStop?.()) break;
       if (options.timeLimit > 0 && (performance.now() - started) / 1000 >= options.timeLimit) break;
       if (options.maxEvaluations > 0 && state.evaluations >= options.maxEvaluations) break;
       const record = await stepEpo(state, evaluator, options, accept);
-      appendFileSync(historyPath, `${JSON.stringify(record)}\n`);
       dropped += record.dropped;
+      sink?.iteration(record, checkpointOf(state, elapsed(), dropped));
       frontierPool.push(...record.candidates.slice(state.population.length));
       if (frontierPool.length > 4096)
         frontierPool.splice(0, frontierPool.length, ...nondominatedFrontier(frontierPool));
@@ -256,44 +294,20 @@ async function execute(
         evaluationsPerSecond: record.candidates.length / Math.max(record.seconds, 1e-9),
       });
     }
-    seconds += (performance.now() - started) / 1000;
-    const penalties = slotPenalties(options);
     const summary: RunSummary = {
-      version: RUN_VERSION,
-      model: { id: model.id, sha256: request.modelSha256 ?? UNRECORDED },
-      target: target.spec,
-      options,
-      seed: options.seed,
-      bos,
-      evaluation: evaluator.evaluation,
+      ...header,
       iterations: state.iter,
-      seconds,
+      seconds: elapsed(),
       evaluations: state.evaluations,
       dropped,
-      population: state.population.map((m, i) => ({
-        ids: m.ids,
+      population: state.population.map((m) => ({
+        ...scored(m),
         text: textOf(model, m.ids),
-        target: m.target,
-        xent: m.xent,
-        penalty: penalties[i] as number,
+        penalty: m.penalty,
       })),
-      frontier: nondominatedFrontier(frontierPool).map((c) => ({ ...c, text: textOf(model, c.ids) })),
+      frontier: nondominatedFrontier(frontierPool).map((c) => ({ ...scored(c), text: textOf(model, c.ids) })),
     };
-    const checkpoint: Checkpoint = {
-      iter: state.iter,
-      rng: state.rng.state(),
-      evaluations: state.evaluations,
-      population: state.population.map(({ ids, target, xent, penalty, topk, likely }) => ({
-        ids,
-        target,
-        xent,
-        penalty,
-        topk: Array.from(topk),
-        ...(likely && { likely: Array.from(likely) }),
-      })),
-    };
-    writeAtomic(join(outDir, 'checkpoint.json'), JSON.stringify(checkpoint));
-    writeAtomic(join(outDir, 'run.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    sink?.end?.(summary);
     return summary;
   } finally {
     await evaluator.dispose();

@@ -1,4 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CorruptFileError } from './errors.ts';
+import { regularFile, unreadable } from './files.ts';
 
 /** Random access to the bytes of a file or of an in-memory buffer. */
 export interface ByteSource {
@@ -20,24 +22,19 @@ const CHUNK = 1 << 30;
 
 /** Reads lazily, so files larger than memory or than Node's 2 GiB readFile limit are fine. */
 export function fileBytes(path: string): ByteSource {
-  const fd = openSync(path, 'r');
-  let size: number;
-  try {
-    size = fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
+  const { size } = regularFile(path);
   return {
     label: path,
     size,
     read(offset, length) {
       const out = new Uint8Array(length);
-      const fd = openSync(path, 'r');
+      const fd = open(path);
       try {
         let done = 0;
         while (done < length) {
           const n = readSync(fd, out, done, Math.min(CHUNK, length - done), offset + done);
-          if (n === 0) throw new Error(`${path}: unexpected end of file at byte ${offset + done}`);
+          if (n === 0)
+            throw new CorruptFileError(path, `ends at byte ${offset + done}, shorter than when opened`);
           done += n;
         }
       } finally {
@@ -46,4 +43,12 @@ export function fileBytes(path: string): ByteSource {
       return out;
     },
   };
+}
+
+function open(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(path, error);
+  }
 }

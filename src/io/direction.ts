@@ -1,15 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { CorruptFileError } from './errors.ts';
+import { readJsonFile } from './files.ts';
 
-/** Reads a direction file for `HOOK@dir:FILE.json` targets: a JSON array of numbers. */
+/**
+ * Reads a direction file for `HOOK@dir:FILE.json` targets: a JSON array of numbers. Its errors name the
+ * file and the problem, never its contents: the path comes from a command line.
+ */
 export function readDirectionFile(path: string): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new CorruptFileError(path, `cannot read the direction file: ${(error as Error).message}`);
-  }
-  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v)))
-    throw new CorruptFileError(path, 'a direction file must hold a JSON array of finite numbers');
+  const parsed = readJsonFile(path);
+  if (!Array.isArray(parsed) || parsed.length === 0)
+    throw new CorruptFileError(path, 'expected a direction: a non-empty JSON array of finite numbers');
+  const bad = parsed.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+  if (bad >= 0) throw new CorruptFileError(path, `entry ${bad} of the direction is not a finite number`);
   return parsed as number[];
 }

@@ -9,6 +9,17 @@ export class CorruptFileError extends Error {
   }
 }
 
+/** A file that is missing, is not a regular file, or that the process may not read. */
+export class UnreadableFileError extends Error {
+  override name = 'UnreadableFileError';
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+  }
+}
+
 /** A well-formed tensor whose element type reverie cannot turn into float32. */
 export class UnsupportedDtypeError extends Error {
   override name = 'UnsupportedDtypeError';

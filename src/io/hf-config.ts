@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError, CorruptFileError, UnsupportedArchitectureError } from './errors.ts';
+import { activation } from '../nn/activations.ts';
+import { ConfigError, UnsupportedArchitectureError } from './errors.ts';
+import { readJsonFile } from './files.ts';
 
 /** The fields every architecture's config has. */
 interface CommonConfig {
@@ -60,13 +61,7 @@ const MODEL_TYPES: Readonly<Record<string, Arch>> = { llama: 'llama', gpt_neox: 
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES);
 
 export function readHfConfig(path: string): ModelConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new CorruptFileError(path, `not valid JSON (${(e as Error).message})`);
-  }
-  return parseHfConfig(json, path);
+  return parseHfConfig(readJsonFile(path), path);
 }
 
 export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfig {
@@ -90,15 +85,9 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
     }
   }
   const ids = { bosTokenId: f.tokenId('bos_token_id'), eosTokenId: f.tokenId('eos_token_id') };
+  if (arch !== 'gpt2' && f.raw.rope_scaling != null)
+    throw new ConfigError(source, 'rope_scaling', 'null (RoPE scaling is not supported)', f.raw.rope_scaling);
   if (arch === 'llama') {
-    if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
-      throw new ConfigError(
-        source,
-        'rope_scaling',
-        'null (RoPE scaling is not supported)',
-        f.raw.rope_scaling,
-      );
-    }
     const hidden = f.int('hidden_size');
     const heads = f.int('num_attention_heads');
     const kvHeads = f.int('num_key_value_heads', heads);
@@ -110,6 +99,9 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
         kvHeads,
       );
     }
+    const headDim = f.raw.head_dim == null ? divide(f, hidden, heads, 'hidden_size') : f.int('head_dim');
+    if (headDim % 2 !== 0)
+      throw new ConfigError(source, 'head_dim', 'even (RoPE rotates pairs of features)', headDim);
     return {
       arch,
       vocabSize: f.int('vocab_size'),
@@ -117,14 +109,14 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
       layers: f.int('num_hidden_layers'),
       heads,
       kvHeads,
-      headDim: f.int('head_dim', divide(f, hidden, heads, 'hidden_size')),
+      headDim,
       intermediate: f.int('intermediate_size'),
-      rmsNormEps: f.num('rms_norm_eps', 1e-6),
-      ropeTheta: f.num('rope_theta', 10000),
-      maxPositions: f.int('max_position_embeddings', 2048),
+      rmsNormEps: f.num('rms_norm_eps', 1e-6, NON_NEGATIVE),
+      ropeTheta: f.num('rope_theta', 10000, POSITIVE),
+      maxPositions: rotaryPositions(f, headDim),
       tiedEmbeddings: f.bool('tie_word_embeddings', false),
       rope: 'rotate-half',
-      hiddenAct: f.str('hidden_act', 'silu'),
+      hiddenAct: f.activation('hidden_act', 'silu'),
       attentionBias: f.bool('attention_bias', false),
       mlpBias: f.bool('mlp_bias', false),
       ...ids,
@@ -133,6 +125,16 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
   if (arch === 'gpt-neox') {
     const hidden = f.int('hidden_size');
     const heads = f.int('num_attention_heads');
+    const headDim = divide(f, hidden, heads, 'hidden_size');
+    const rotaryPct = f.num('rotary_pct', 0.25, FRACTION);
+    // HF: rotary_ndims = int(head_size * rotary_pct), rotated in pairs.
+    if (Math.floor(headDim * rotaryPct) % 2 !== 0)
+      throw new ConfigError(
+        source,
+        'rotary_pct',
+        `a fraction of the head size ${headDim} that rotates an even number of features`,
+        rotaryPct,
+      );
     return {
       arch,
       vocabSize: f.int('vocab_size'),
@@ -140,14 +142,14 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
       layers: f.int('num_hidden_layers'),
       heads,
       kvHeads: heads,
-      headDim: divide(f, hidden, heads, 'hidden_size'),
+      headDim,
       intermediate: f.int('intermediate_size'),
-      layerNormEps: f.num('layer_norm_eps', 1e-5),
-      rotaryPct: f.num('rotary_pct', 0.25),
-      rotaryEmbBase: f.num('rope_theta', f.num('rotary_emb_base', 10000)),
+      layerNormEps: f.num('layer_norm_eps', 1e-5, NON_NEGATIVE),
+      rotaryPct,
+      rotaryEmbBase: f.num('rope_theta', f.num('rotary_emb_base', 10000, POSITIVE), POSITIVE),
       parallelResidual: f.bool('use_parallel_residual', true),
-      maxPositions: f.int('max_position_embeddings', 2048),
-      hiddenAct: f.str('hidden_act', 'gelu'),
+      maxPositions: rotaryPositions(f, headDim),
+      hiddenAct: f.activation('hidden_act', 'gelu'),
       tiedEmbeddings: f.bool('tie_word_embeddings', false),
       attentionBias: f.bool('attention_bias', true),
       ...ids,
@@ -164,9 +166,9 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
     kvHeads: heads,
     headDim: divide(f, hidden, heads, 'n_embd'),
     intermediate: f.int('n_inner', 4 * hidden),
-    layerNormEps: f.num('layer_norm_epsilon', 1e-5),
+    layerNormEps: f.num('layer_norm_epsilon', 1e-5, NON_NEGATIVE),
     maxPositions: f.int('n_positions', 1024),
-    activation: f.str('activation_function', 'gelu_new'),
+    activation: f.activation('activation_function', 'gelu_new'),
     tiedEmbeddings: f.bool('tie_word_embeddings', true),
     scaleAttnWeights: f.bool('scale_attn_weights', true),
     scaleAttnByInverseLayerIdx: f.bool('scale_attn_by_inverse_layer_idx', false),
@@ -175,6 +177,31 @@ export function parseHfConfig(json: unknown, source = 'config.json'): ModelConfi
 }
 
 type Fields = ReturnType<typeof fields>;
+
+/** A range of numbers a field may take, and how an error describes it. */
+interface Range {
+  ok: (v: number) => boolean;
+  expected: string;
+}
+const POSITIVE: Range = { ok: (v) => v > 0, expected: 'a positive number' };
+const NON_NEGATIVE: Range = { ok: (v) => v >= 0, expected: 'a non-negative number' };
+const FRACTION: Range = { ok: (v) => v > 0 && v <= 1, expected: 'a number in (0, 1]' };
+
+/** The rotary tables hold max_position_embeddings × head_dim float64 values each (nn/rotary.ts). */
+const MAX_ROTARY_VALUES = 2 ** 28;
+
+function rotaryPositions(f: Fields, headDim: number): number {
+  const positions = f.int('max_position_embeddings', 2048);
+  const most = Math.floor(MAX_ROTARY_VALUES / headDim);
+  if (positions > most)
+    throw new ConfigError(
+      f.source,
+      'max_position_embeddings',
+      `at most ${most} (its rotary tables hold max_position_embeddings × head_dim ${headDim} values)`,
+      positions,
+    );
+  return positions;
+}
 
 function divide(f: Fields, hidden: number, heads: number, field: string): number {
   if (hidden % heads !== 0)
@@ -198,9 +225,18 @@ function fields(raw: Record<string, unknown>, source: string) {
     raw,
     source,
     int: (key: string, fallback?: number) => get(key, isPosInt, 'a positive integer', fallback),
-    num: (key: string, fallback?: number) => get(key, isNum, 'a finite number', fallback),
+    num: (key: string, fallback: number, range: Range) =>
+      get(key, (v): v is number => isNum(v) && range.ok(v), range.expected, fallback),
     bool: (key: string, fallback?: boolean) => get(key, isBool, 'a boolean', fallback),
-    str: (key: string, fallback?: string) => get(key, isStr, 'a string', fallback),
+    activation(key: string, fallback: string): string {
+      const name = get(key, isStr, 'a string', fallback);
+      try {
+        activation(name);
+      } catch (error) {
+        throw new ConfigError(source, key, `a supported activation (${(error as Error).message})`, name);
+      }
+      return name;
+    },
     tokenId(key: string): number | undefined {
       const v = raw[key];
       const first = Array.isArray(v) ? v[0] : v;

@@ -1,7 +1,7 @@
 import { type ByteSource, fileBytes } from './bytes.ts';
 import { CorruptFileError } from './errors.ts';
 import type { LlamaConfig } from './hf-config.ts';
-import { type HostTensor, type WeightSource, f32FromBytes, numel } from './tensors.ts';
+import { type HostTensor, type WeightSource, f32FromBytes, finite, numel } from './tensors.ts';
 
 /** The 7 int32 of a legacy (version 0) llama2.c checkpoint, as read by run.c. */
 export interface Llama2cHeader {
@@ -57,6 +57,8 @@ export function parseLlama2cHeader(source: ByteSource): Llama2cHeader {
   }
   if (dim % nHeads !== 0) throw corrupt(`dim ${dim} is not a multiple of n_heads ${nHeads}`);
   if (nHeads % nKvHeads !== 0) throw corrupt(`n_heads ${nHeads} is not a multiple of n_kv_heads ${nKvHeads}`);
+  if ((dim / nHeads) % 2 !== 0)
+    throw corrupt(`head size dim / n_heads = ${dim / nHeads} is odd; RoPE rotates pairs of features`);
   return { ...fields, sharedClassifier: vocab > 0 };
 }
 
@@ -85,29 +87,45 @@ function layout(h: Llama2cHeader): [string, number[]][] {
   ];
 }
 
+const layoutBytes = (h: Llama2cHeader) =>
+  layout(h).reduce((bytes, [, shape]) => bytes + 4 * numel(shape), HEADER_BYTES);
+
+/**
+ * The file size the header implies, from the layouts of 0 and 1 layers: a corrupt header may claim 2³¹
+ * layers, too many to list.
+ */
+function impliedBytes(h: Llama2cHeader): number {
+  const none = layoutBytes({ ...h, nLayers: 0 });
+  return none + h.nLayers * (layoutBytes({ ...h, nLayers: 1 }) - none);
+}
+
 export function openLlama2c(source: ByteSource): Llama2cCheckpoint {
   const header = parseLlama2cHeader(source);
+  const implied = impliedBytes(header);
+  if (implied !== source.size) {
+    throw new CorruptFileError(
+      source.label,
+      `the header (dim ${header.dim}, hidden_dim ${header.hiddenDim}, n_layers ${header.nLayers}, ` +
+        `n_heads ${header.nHeads}, n_kv_heads ${header.nKvHeads}, vocab_size ${header.vocabSize}, ` +
+        `seq_len ${header.seqLen}, ${header.sharedClassifier ? 'shared' : 'unshared'} classifier) ` +
+        `implies ${implied} bytes, but the file has ${source.size}`,
+    );
+  }
   const offsets = new Map<string, { offset: number; shape: number[] }>();
   let offset = HEADER_BYTES;
   for (const [name, shape] of layout(header)) {
     if (name) offsets.set(name, { offset, shape });
     offset += 4 * numel(shape);
   }
-  if (offset !== source.size) {
-    throw new CorruptFileError(
-      source.label,
-      `the header (dim ${header.dim}, hidden_dim ${header.hiddenDim}, n_layers ${header.nLayers}, ` +
-        `n_heads ${header.nHeads}, n_kv_heads ${header.nKvHeads}, vocab_size ${header.vocabSize}, ` +
-        `seq_len ${header.seqLen}, ${header.sharedClassifier ? 'shared' : 'unshared'} classifier) ` +
-        `implies ${offset} bytes, but the file has ${source.size}`,
-    );
-  }
   const weights: WeightSource = {
+    label: source.label,
     names: () => [...offsets.keys()],
+    shape: (name) => offsets.get(name)?.shape.slice(),
     get(name): HostTensor | undefined {
       const at = offsets.get(name);
       if (!at) return undefined;
-      return { shape: [...at.shape], data: f32FromBytes(source.read(at.offset, 4 * numel(at.shape))) };
+      const data = f32FromBytes(source.read(at.offset, 4 * numel(at.shape)));
+      return finite({ shape: [...at.shape], data }, name, source.label);
     },
   };
   return { header, config: llama2cConfig(header), weights };

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, CorruptFileError } from './errors.ts';
+import { readJsonFile } from './files.ts';
 import { readSafetensors } from './safetensors.ts';
 import type { HostTensor } from './tensors.ts';
 
@@ -18,13 +19,12 @@ export interface SaeFeature {
   inputShift?: Float32Array;
 }
 
-/** The SAELens folder's cfg.json fields reverie reads. */
+/** The fields of a SAELens folder's cfg.json that reverie reads, checked. */
 interface SaeConfig {
-  hook_name?: unknown;
-  d_in?: unknown;
-  d_sae?: unknown;
-  apply_b_dec_to_input?: unknown;
-  normalize_activations?: unknown;
+  hook: string;
+  dIn?: number;
+  dSae?: number;
+  applyBDecToInput: boolean;
 }
 
 /**
@@ -37,40 +37,57 @@ export function readSaeFeature(dir: string, feature: number): SaeFeature {
   for (const path of [cfgPath, weightsPath])
     if (!existsSync(path))
       throw new CorruptFileError(dir, `a SAELens folder needs ${path}, which does not exist`);
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as SaeConfig;
-  if (typeof cfg.hook_name !== 'string')
-    throw new ConfigError(cfgPath, 'hook_name', 'a hook name', cfg.hook_name);
-  const normalize = cfg.normalize_activations ?? 'none';
-  if (normalize !== 'none' && normalize !== null)
-    throw new ConfigError(cfgPath, 'normalize_activations', '"none"', normalize);
+  const cfg = readSaeConfig(cfgPath);
   const weights = readSafetensors(weightsPath);
-  const take = (name: string): HostTensor => {
+  const take = (name: string, shape: (number | undefined)[]): HostTensor => {
     const t = weights.get(name);
     if (!t) throw new CorruptFileError(weightsPath, `tensor ${name} is missing`);
+    if (t.shape.length !== shape.length || shape.some((d, i) => d !== undefined && d !== t.shape[i]))
+      throw new CorruptFileError(
+        weightsPath,
+        `tensor ${name} is [${t.shape.join(', ')}]; expected [${shape.map((d) => d ?? '*').join(', ')}]` +
+          ' (cfg.json d_in, d_sae)',
+      );
     return t;
   };
-  const wEnc = take('W_enc');
+  const wEnc = take('W_enc', [cfg.dIn, cfg.dSae]);
   const [dIn, dSae] = wEnc.shape as [number, number];
-  if (
-    wEnc.shape.length !== 2 ||
-    (cfg.d_in !== undefined && cfg.d_in !== dIn) ||
-    (cfg.d_sae !== undefined && cfg.d_sae !== dSae)
-  )
-    throw new CorruptFileError(
-      weightsPath,
-      `W_enc is [${wEnc.shape}], cfg.json says [${String(cfg.d_in)}, ${String(cfg.d_sae)}]`,
-    );
   if (!Number.isInteger(feature) || feature < 0 || feature >= dSae)
     throw new ConfigError(dir, 'feature', `an index in 0..${dSae - 1}`, feature);
-  const bEnc = take('b_enc');
+  const bEnc = take('b_enc', [dSae]);
   const encoder = Float32Array.from({ length: dIn }, (_, i) => wEnc.data[i * dSae + feature] as number);
-  const shift = cfg.apply_b_dec_to_input === true ? take('b_dec').data : undefined;
+  const shift = cfg.applyBDecToInput ? take('b_dec', [dIn]).data : undefined;
   return {
-    hook: cfg.hook_name,
+    hook: cfg.hook,
     dIn,
     dSae,
     encoder,
     bias: bEnc.data[feature] as number,
     ...(shift && { inputShift: Float32Array.from(shift) }),
+  };
+}
+
+function readSaeConfig(path: string): SaeConfig {
+  const json = readJsonFile(path);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new ConfigError(path, 'the config', 'a JSON object', json);
+  const cfg = json as Record<string, unknown>;
+  if (typeof cfg.hook_name !== 'string')
+    throw new ConfigError(path, 'hook_name', 'a hook name', cfg.hook_name);
+  const normalize = cfg.normalize_activations;
+  if (normalize != null && normalize !== 'none')
+    throw new ConfigError(path, 'normalize_activations', '"none"', normalize);
+  const size = (field: string): number | undefined => {
+    const v = cfg[field];
+    if (v == null) return undefined;
+    if (!(Number.isSafeInteger(v) && (v as number) > 0))
+      throw new ConfigError(path, field, 'a positive integer', v);
+    return v as number;
+  };
+  return {
+    hook: cfg.hook_name,
+    dIn: size('d_in'),
+    dSae: size('d_sae'),
+    applyBDecToInput: cfg.apply_b_dec_to_input === true,
   };
 }

@@ -1,13 +1,15 @@
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ByteSource, fileBytes } from './bytes.ts';
 import { CorruptFileError, UnsupportedDtypeError } from './errors.ts';
+import { readJsonFile, stat } from './files.ts';
 import {
   type HostTensor,
   type WeightSource,
   bf16FromBytes,
   f16FromBytes,
   f32FromBytes,
+  finite,
   numel,
 } from './tensors.ts';
 
@@ -68,6 +70,10 @@ export class SafetensorsFile implements WeightSource {
     return this.source.label;
   }
 
+  get label(): string {
+    return this.source.label;
+  }
+
   names(): string[] {
     return [...this.infos.keys()];
   }
@@ -76,13 +82,19 @@ export class SafetensorsFile implements WeightSource {
     return this.infos.get(name);
   }
 
+  shape(name: string): number[] | undefined {
+    const info = this.infos.get(name);
+    return info && [...info.shape];
+  }
+
+  /** The tensor as float32; a NaN or ±Inf in it is a CorruptFileError. */
   get(name: string): HostTensor | undefined {
     const info = this.infos.get(name);
     if (!info) return undefined;
     const decode = DECODERS[info.dtype];
     if (!decode) throw new UnsupportedDtypeError(this.path, name, info.dtype, SUPPORTED_DTYPES);
     const data = decode(this.source.read(info.begin, info.end - info.begin));
-    return { shape: [...info.shape], data };
+    return finite({ shape: [...info.shape], data }, name, this.path);
   }
 }
 
@@ -112,7 +124,10 @@ function parseHeader(source: ByteSource): {
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (isObject(entry)) metadata = entry as Record<string, string>;
+      if (entry === null) continue;
+      if (!isObject(entry) || !Object.values(entry).every((v) => typeof v === 'string'))
+        throw corrupt('__metadata__ is not an object of strings');
+      metadata = entry as Record<string, string>;
       continue;
     }
     if (!isObject(entry)) throw corrupt(`entry for '${name}' is not an object`);
@@ -141,7 +156,41 @@ function parseHeader(source: ByteSource): {
     }
     infos.set(name, { dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end });
   }
+  checkTiling(infos, dataStart, source.size, corrupt);
   return { infos, metadata };
+}
+
+/**
+ * The tensors must tile the data section: in offset order each begins where the one before ended, the
+ * first at 0 and the last at the end. Overlaps would let one tensor read another's bytes. As in the
+ * reference implementation (safetensors `Metadata::validate`), which also refuses gaps and trailing bytes;
+ * the header's key order does not matter.
+ */
+function checkTiling(
+  infos: Map<string, TensorInfo>,
+  dataStart: number,
+  size: number,
+  corrupt: (problem: string) => CorruptFileError,
+): void {
+  const byOffset = [...infos].sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end);
+  let covered = dataStart;
+  let previous = '';
+  for (const [name, { begin, end }] of byOffset) {
+    const offsets = `[${begin - dataStart}, ${end - dataStart}]`;
+    if (begin < covered)
+      throw corrupt(`tensor '${name}' data_offsets ${offsets} overlap those of '${previous}'`);
+    if (begin > covered)
+      throw corrupt(
+        `bytes [${covered - dataStart}, ${begin - dataStart}) of the data section belong to no tensor ` +
+          `(before '${name}')`,
+      );
+    covered = end;
+    previous = name;
+  }
+  if (covered !== size)
+    throw corrupt(
+      `the data section holds ${size - dataStart} bytes but its tensors end at byte ${covered - dataStart}`,
+    );
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -158,12 +207,7 @@ export function readSafetensors(path: string): SafetensorsFile {
 
 /** The tensors of a sharded checkpoint, from its `model.safetensors.index.json`. */
 export function readShardedSafetensors(indexPath: string): WeightSource {
-  let index: unknown;
-  try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    throw new CorruptFileError(indexPath, `not valid JSON (${(e as Error).message})`);
-  }
+  const index = readJsonFile(indexPath);
   const map = isObject(index) ? index.weight_map : undefined;
   if (!isObject(map)) throw new CorruptFileError(indexPath, 'expected a "weight_map" object');
   const shards = new Map<string, SafetensorsFile>();
@@ -187,14 +231,16 @@ export function readShardedSafetensors(indexPath: string): WeightSource {
     owner.set(name, shard);
   }
   return {
+    label: indexPath,
     names: () => [...owner.keys()],
     get: (name) => owner.get(name)?.get(name),
+    shape: (name) => owner.get(name)?.shape(name),
   };
 }
 
 /** A `.safetensors` file, a `*.index.json`, or a directory holding `model.safetensors[.index.json]`. */
 export function openSafetensors(path: string): WeightSource {
-  if (statSync(path).isDirectory()) {
+  if (stat(path).isDirectory()) {
     const index = join(path, 'model.safetensors.index.json');
     if (existsSync(index)) return readShardedSafetensors(index);
     const single = join(path, 'model.safetensors');

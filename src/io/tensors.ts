@@ -1,3 +1,5 @@
+import { CorruptFileError } from './errors.ts';
+
 /** A named float32 tensor on the host, row-major. */
 export interface HostTensor {
   shape: number[];
@@ -8,10 +10,49 @@ export interface HostTensor {
 export interface WeightSource {
   names(): string[];
   get(name: string): HostTensor | undefined;
+  /** A tensor's shape without reading its data, where the source can tell. */
+  shape?(name: string): number[] | undefined;
+  /** The file the tensors come from, for errors. */
+  readonly label?: string;
 }
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * `tensor`, after one pass over its values: a NaN or ±Inf in a checkpoint is a CorruptFileError naming
+ * the file, the tensor and where. x·0 is ±0 for every finite x and NaN for NaN and ±Inf, so the sum is 0
+ * exactly when all are finite: one pass, without a branch.
+ */
+export function finite(tensor: HostTensor, name: string, path: string): HostTensor {
+  const { data } = tensor;
+  let probe = 0;
+  for (let i = 0; i < data.length; i++) probe += data[i]! * 0;
+  if (probe !== 0) throw nonFinite(tensor, name, path);
+  return tensor;
+}
+
+function nonFinite({ shape, data }: HostTensor, name: string, path: string): CorruptFileError {
+  const first = data.findIndex((x) => !Number.isFinite(x));
+  const count = data.reduce((n, x) => (Number.isFinite(x) ? n : n + 1), 0);
+  const others = count > 1 ? ` and ${count - 1} more non-finite values` : '';
+  return new CorruptFileError(
+    path,
+    `tensor '${name}' [${shape.join(', ')}] holds ${data[first]} at [${unravel(first, shape).join(', ')}]` +
+      `${others}; expected finite weights`,
+  );
+}
+
+/** The multi-index of flat row-major index `i` in `shape`. */
+function unravel(i: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length);
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    const size = shape[axis]!;
+    index[axis] = i % size;
+    i = Math.floor(i / size);
+  }
+  return index;
 }
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

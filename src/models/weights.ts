@@ -1,5 +1,5 @@
 import { constant, type Node } from '../graph/index.ts';
-import type { HostTensor, WeightSource } from '../io/tensors.ts';
+import { numel, type HostTensor, type WeightSource } from '../io/tensors.ts';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
 
@@ -20,6 +20,7 @@ export class WeightMapError extends Error {
     readonly missing: { name: string; shape: number[] }[],
     readonly unexpected: { name: string; shape: number[] }[],
     readonly misshaped: MisshapedTensor[],
+    readonly path = 'the checkpoint',
   ) {
     const lines = [
       ...missing.map((t) => `  missing    ${t.name} ${fmt(t.shape)}`),
@@ -27,10 +28,15 @@ export class WeightMapError extends Error {
       ...misshaped.map((t) => `  mis-shaped ${t.name}: expected ${fmt(t.expected)}, got ${fmt(t.got)}`),
     ];
     super(
-      `the checkpoint does not fit ${architecture}: ${missing.length} missing, ${unexpected.length} unexpected, ` +
+      `${path} does not fit ${architecture}: ${missing.length} missing, ${unexpected.length} unexpected, ` +
         `${misshaped.length} mis-shaped tensors\n${lines.join('\n')}`,
     );
   }
+}
+
+/** A tensor's shape, without reading its data where the source can tell. */
+export function shapeOf(source: WeightSource, name: string): number[] | undefined {
+  return source.shape ? source.shape(name) : source.get(name)?.shape;
 }
 
 /**
@@ -43,6 +49,7 @@ export class WeightReader {
   private readonly consumed = new Set<string>();
   private readonly missing: { name: string; shape: number[] }[] = [];
   private readonly misshaped: MisshapedTensor[] = [];
+  private largestSize?: number;
 
   constructor(
     private readonly source: WeightSource,
@@ -53,20 +60,21 @@ export class WeightReader {
     return this.source.names().includes(name);
   }
 
-  /** The tensor `name`, which must have `shape`. */
+  /** The tensor `name`, which must have `shape`; its shape is checked before its data is read. */
   take(name: string, shape: readonly number[]): HostTensor {
     this.consumed.add(name);
-    const tensor = this.source.get(name);
+    const read = this.source.shape ? undefined : this.source.get(name);
+    const got = read ? read.shape : shapeOf(this.source, name);
     const expected = [...shape];
-    if (!tensor) {
+    if (!got) {
       this.missing.push({ name, shape: expected });
-      return placeholder(expected);
+      return this.placeholder(expected);
     }
-    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
-      this.misshaped.push({ name, expected, got: [...tensor.shape] });
-      return placeholder(expected);
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      this.misshaped.push({ name, expected, got });
+      return this.placeholder(expected);
     }
-    return tensor;
+    return read ?? this.source.get(name)!;
   }
 
   /** Consumes, without reading, tensors that are buffers rather than parameters (causal masks, inv_freq). */
@@ -78,17 +86,28 @@ export class WeightReader {
     const unexpected = this.source
       .names()
       .filter((n) => !this.consumed.has(n))
-      .map((name) => ({ name, shape: this.source.get(name)?.shape ?? [] }));
-    if (this.missing.length + unexpected.length + this.misshaped.length > 0)
-      throw new WeightMapError(this.architecture, this.missing, unexpected, this.misshaped);
+      .map((name) => ({ name, shape: shapeOf(this.source, name) ?? [] }));
+    if (this.missing.length + unexpected.length + this.misshaped.length > 0) throw this.error(unexpected);
+  }
+
+  private error(unexpected: { name: string; shape: number[] }[]): WeightMapError {
+    return new WeightMapError(this.architecture, this.missing, unexpected, this.misshaped, this.source.label);
+  }
+
+  /**
+   * Zeros standing in for a missing or mis-shaped tensor, so the map runs on to list every problem. One
+   * larger than every tensor of the checkpoint means the config's dimensions cannot be right: the map
+   * stops there with what it found, rather than allocate it.
+   */
+  private placeholder(shape: number[]): HostTensor {
+    const size = numel(shape);
+    this.largestSize ??= this.source
+      .names()
+      .reduce((most, n) => Math.max(most, numel(shapeOf(this.source, n) ?? [])), 0);
+    if (size > this.largestSize) throw this.error([]);
+    return { shape, data: new Float32Array(size) };
   }
 }
-
-/** Zeros standing in for a missing or mis-shaped tensor, so the map runs on to list every problem. */
-const placeholder = (shape: number[]): HostTensor => ({
-  shape,
-  data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
-});
 
 /** A [rows, cols] matrix transposed to [cols, rows]: PyTorch's Linear [out,in] → our [in,out]. */
 export function transposed(t: HostTensor): HostTensor {

@@ -170,6 +170,17 @@ function logitTarget(spec: string, { model, seqLen }: TargetContext): Target {
   };
 }
 
+/** A token given as a JSON string, e.g. `" cat"`. */
+function quoted(token: string, spec: string): string {
+  try {
+    return JSON.parse(token) as string;
+  } catch {
+    throw new TargetSpecError(
+      `${spec}: ${token} is not a JSON string (escape quotes and backslashes as JSON does)`,
+    );
+  }
+}
+
 function tokenId(token: string, model: Model, spec: string): number {
   const vocab = model.config.vocabSize;
   if (/^#\d+$/.test(token)) {
@@ -177,7 +188,7 @@ function tokenId(token: string, model: Model, spec: string): number {
     if (id >= vocab) throw new TargetSpecError(`${spec}: token id ${id} is out of range (0..${vocab - 1})`);
     return id;
   }
-  const text = /^".*"$/.test(token) ? (JSON.parse(token) as string) : token;
+  const text = /^".*"$/.test(token) ? quoted(token, spec) : token;
   if (!model.tokenizer)
     throw new TargetSpecError(`${spec}: this model has no tokenizer; name the token as #id`);
   const ids = model.tokenizer.encode(text, { bos: false });
@@ -189,7 +200,11 @@ function tokenId(token: string, model: Model, spec: string): number {
 }
 
 function directionTarget(spec: string, [, hook, file]: RegExpExecArray, context: TargetContext): Target {
-  const { name } = hookOf(hook as string, context);
+  const { name, point } = hookOf(hook as string, context);
+  if (point === 'attn.hook_pattern')
+    throw new TargetSpecError(
+      `${spec}: a direction reads a hook's features; attention patterns are addressed as ${name}[h=H,k=K]`,
+    );
   const direction = (context.readDirection ?? readDirectionFile)(file as string);
   if (!Array.isArray(direction) || direction.length === 0 || direction.some((v) => typeof v !== 'number'))
     throw new TargetSpecError(`${spec}: ${file} must hold a JSON array of numbers`);

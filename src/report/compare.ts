@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../io/files.ts';
 import type { ScanResult } from '../data/scan.ts';
-import type { RunSummary } from '../dream/store.ts';
+import type { RunSummary } from '../dream/records.ts';
 import { comparisonFigure, type Figure, type FigurePoint } from './figure.ts';
 import { escapeHtml } from './colors.ts';
 import { htmlPage } from './html.ts';
@@ -38,9 +38,9 @@ export interface Comparison {
 export function readScan(path: string): ScanResult {
   let scan: ScanResult;
   try {
-    scan = JSON.parse(readFileSync(path, 'utf8')) as ScanResult;
+    scan = readJsonFile(path) as ScanResult;
   } catch (error) {
-    throw new CompareError(`cannot read the scan ${path}: ${(error as Error).message}`);
+    throw new CompareError(`cannot read the scan ${(error as Error).message}`);
   }
   if (typeof scan.target !== 'string' || !Array.isArray(scan.examples))
     throw new CompareError(`${path} is not a reverie scan (no target and examples)`);

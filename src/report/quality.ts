@@ -5,23 +5,14 @@
  * one. `npm run bench -- quality` runs it over a development set of stories260K neurons.
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { scanCorpus, type ScanResult } from '../data/scan.ts';
 import type { IterationRecord } from '../dream/epo.ts';
 import type { EpoOptions } from '../dream/options.ts';
 import { dream } from '../dream/run.ts';
-import { readHistory } from '../dream/store.ts';
+import { MemorySink } from '../dream/memory-sink.ts';
 import type { Model } from '../models/model.ts';
 import { median } from './stats.ts';
 
@@ -158,37 +149,29 @@ export function fluentBest(
 /** A dream of the target at the given options, measured against its dataset baseline. */
 export async function measureQuality(request: QualityRequest): Promise<QualityResult> {
   const baseline = await datasetBaseline(request);
-  const outDir = mkdtempSync(join(tmpdir(), 'reverie-quality-'));
-  try {
-    const started = performance.now();
-    const summary = await dream({
-      model: request.model,
-      modelSha256: request.modelSha256,
-      target: request.target,
-      options: { ...request.options, seqLen: request.window ?? 12 },
-      outDir,
-    });
-    const seconds = (performance.now() - started) / 1000;
-    const { best, secondsToWin } = fluentBest(
-      readHistory(outDir),
-      baseline.medianXent,
-      baseline.topActivation,
-    );
-    return {
-      target: request.target,
-      seed: summary.seed,
-      topActivation: baseline.topActivation,
-      medianXent: baseline.medianXent,
-      examples: baseline.examples,
-      bestDream: best,
-      margin: best === null ? -Infinity : best - baseline.topActivation,
-      seconds,
-      iterations: summary.iterations,
-      secondsToWin,
-    };
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
+  const sink = new MemorySink();
+  const started = performance.now();
+  const summary = await dream({
+    model: request.model,
+    modelSha256: request.modelSha256,
+    target: request.target,
+    options: { ...request.options, seqLen: request.window ?? 12 },
+    sink,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const { best, secondsToWin } = fluentBest(sink.history, baseline.medianXent, baseline.topActivation);
+  return {
+    target: request.target,
+    seed: summary.seed,
+    topActivation: baseline.topActivation,
+    medianXent: baseline.medianXent,
+    examples: baseline.examples,
+    bestDream: best,
+    margin: best === null ? -Infinity : best - baseline.topActivation,
+    seconds,
+    iterations: summary.iterations,
+    secondsToWin,
+  };
 }
 
 /** The penalties of the scalarized frontier score. */
@@ -239,19 +222,15 @@ export async function timeToReference(request: {
   reference?: Partial<EpoOptions>;
 }): Promise<SpeedResult> {
   const trace = async (options: Partial<EpoOptions>) => {
-    const outDir = mkdtempSync(join(tmpdir(), 'reverie-speed-'));
-    try {
-      await dream({
-        model: request.model,
-        modelSha256: request.modelSha256,
-        target: request.target,
-        options: { ...options, seed: request.seed },
-        outDir,
-      });
-      return scoreTrace(readHistory(outDir));
-    } finally {
-      rmSync(outDir, { recursive: true, force: true });
-    }
+    const sink = new MemorySink();
+    await dream({
+      model: request.model,
+      modelSha256: request.modelSha256,
+      target: request.target,
+      options: { ...options, seed: request.seed },
+      sink,
+    });
+    return scoreTrace(sink.history);
   };
   const reference = await trace(request.reference ?? { preset: 'dreamy', iters: 300 });
   const run = await trace(request.options ?? {});

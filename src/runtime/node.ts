@@ -6,6 +6,12 @@ import { writeOnnx } from '../graph/index.ts';
 import { wrapSession, type TensorConstructor } from './ort-session.ts';
 import type { CompileOptions, Runtime, Session } from './types.ts';
 
+// ONNX Runtime 1.30's telemetry (1DS, onnxruntime/core/platform/posix/telemetry.cc) writes
+// /tmp/mat-debug-<pid>.log, /tmp/.ses and ~/.cache/Microsoft/DeveloperTools/.onnxruntime/, and tries to reach
+// mobile.events.data.microsoft.com, unless ORT_DISABLE_TELEMETRY is set when the first session creates its
+// environment. A value the user set wins.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 /** Constants past this size are shared by reference under `shareWeights`. */
 const SHARED_WEIGHT_BYTES = 64 * 1024;
 

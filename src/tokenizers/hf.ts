@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import { CorruptFileError } from '../io/errors.ts';
+import { readJsonFile } from '../io/files.ts';
 import type { EncodeOptions, Tokenizer } from './tokenizer.ts';
 
 const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<bos>', '<|endoftext|>'];
@@ -41,11 +42,19 @@ export class HfTokenizer implements Tokenizer {
     this.eosId = configured('eos_token') ?? specialId(EOS_NAMES);
   }
 
+  /** A wrong structure is a CorruptFileError naming the file: @huggingface/tokenizers throws plain errors. */
   static read(path: string): HfTokenizer {
-    const json = readJson(path);
+    const json = readObject(path);
     const configPath = join(dirname(path), 'tokenizer_config.json');
-    const config = existsSync(configPath) ? readJson(configPath) : {};
-    return new HfTokenizer(new HfTokenizerImpl(json, config), config);
+    const config = existsSync(configPath) ? readObject(configPath) : {};
+    try {
+      return new HfTokenizer(new HfTokenizerImpl(json, config), config);
+    } catch (error) {
+      throw new CorruptFileError(
+        path,
+        `is not a tokenizer @huggingface/tokenizers can read: ${(error as Error).message}`,
+      );
+    }
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
@@ -72,10 +81,9 @@ export class HfTokenizer implements Tokenizer {
   }
 }
 
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new CorruptFileError(path, `not valid JSON (${(e as Error).message})`);
-  }
+function readObject(path: string): Record<string, unknown> {
+  const json = readJsonFile(path);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new CorruptFileError(path, 'expected a JSON object');
+  return json as Record<string, unknown>;
 }

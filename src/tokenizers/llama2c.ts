@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { CorruptFileError } from '../io/errors.ts';
+import { readFileBytes } from '../io/files.ts';
 import type { EncodeOptions, Tokenizer } from './tokenizer.ts';
 
 const UNK = 0;
@@ -68,7 +68,7 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 
   static read(path: string): Llama2cTokenizer {
-    return Llama2cTokenizer.parse(readFileSync(path), path);
+    return Llama2cTokenizer.parse(readFileBytes(path), path);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -6,7 +6,7 @@ import type { Command } from '../../src/cli/command.ts';
 import { UsageError } from '../../src/cli/command.ts';
 import { attributeCommand } from '../../src/cli/commands/attribute.ts';
 import type { Attribution } from '../../src/dream/attribution.ts';
-import { fakeRun } from '../report/fakes.ts';
+import { fakeRun, writeFakeRun } from '../report/fakes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-attribute-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,14 +63,12 @@ describe('reverie attribute', () => {
   });
 
   it('--run attributes the run’s best frontier prompt (--max-xent: the best that fluent) with its target and BOS', async () => {
-    const runDir = join(dir, 'run');
-    mkdirSync(runDir, { recursive: true });
     const summary = fakeRun([]);
     summary.frontier = [
       { ids: [403, 261], target: 1, xent: 2, text: 'weak' },
       { ids: [491, 300, 301], target: 5, xent: 6, text: 'best' },
     ];
-    writeFileSync(join(runDir, 'run.json'), JSON.stringify(summary));
+    const runDir = writeFakeRun(join(dir, 'run'), summary);
     const out = JSON.parse(await run(attributeCommand, { run: runDir, k: '2', json: true })) as Attribution;
     expect(out).toMatchObject({ target: TARGET, bos: 1, ids: [491, 300, 301] });
     const fluent = JSON.parse(

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { UsageError, type Command } from '../../src/cli/command.ts';
 import { compareCommand } from '../../src/cli/commands/compare.ts';
-import { RunNotFoundError } from '../../src/dream/store.ts';
+import { RunNotFoundError } from '../../src/dream/records.ts';
 import { CompareError } from '../../src/report/compare.ts';
-import { fakeRun, fakeScan } from '../report/fakes.ts';
+import { fakeRun, fakeScan, writeFakeRun } from '../report/fakes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-compare-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,12 +25,8 @@ async function run(command: Command, values: Record<string, unknown>, positional
   }
 }
 
-function runDir(name: string, frontier: [number, number, string][]): string {
-  const path = join(dir, name);
-  mkdirSync(path, { recursive: true });
-  writeFileSync(join(path, 'run.json'), JSON.stringify(fakeRun(frontier)));
-  return path;
-}
+const runDir = (name: string, frontier: [number, number, string][]): string =>
+  writeFakeRun(join(dir, name), fakeRun(frontier));
 
 const runA = runDir('a', [
   [1, 2, 'calm dream'],

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgressView } from '../../src/cli/progress.ts';
 import { VersusDataset } from '../../src/report/quality.ts';
 import type { DreamProgress } from '../../src/dream/run.ts';
-import type { RunSummary } from '../../src/dream/store.ts';
+import type { RunSummary } from '../../src/dream/records.ts';
 import type { Model } from '../../src/models/model.ts';
+import { openStore } from '../../src/store/database.ts';
+import { findRun } from '../../src/store/runs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-dream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,8 +112,15 @@ describe('reverie dream', () => {
 });
 
 describe('reverie dream --resume', () => {
-  const run = join(dir, 'resumable');
-  const iterations = () => (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunSummary).iterations;
+  const store = join(dir, 'resume.db');
+  const iterations = () => {
+    const db = openStore(store, { create: false });
+    try {
+      return findRun(db, 'resumable').iterations;
+    } finally {
+      db.close();
+    }
+  };
   beforeAll(() => {
     const result = reverie(
       'dream',
@@ -123,36 +132,44 @@ describe('reverie dream --resume', () => {
       '8',
       '--topk',
       '512',
-      '--out',
-      run,
+      '--name',
+      'resumable',
+      '--store',
+      store,
     );
     expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`run 1 in ${store}: dreaming blocks.4.mlp.hook_post[0]`);
   });
 
   it('names a missing run in one line', () => {
-    const result = reverie('dream', '--resume', join(dir, 'missing'), '--iters', '1');
+    const result = reverie('dream', '--resume', 'missing', '--iters', '1', '--store', store);
     expect(result.status).toBe(1);
     const errors = result.stderr.split('\n').filter((line) => line.startsWith('reverie:'));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^reverie: RunNotFoundError: .*missing is not a reverie run/);
+    expect(errors).toEqual([
+      `reverie: RunNotFoundError: no run named "missing" in ${store} (reverie ls lists them)`,
+    ]);
   });
 
   it("rejects options that contradict the run, naming each with the run's and the given value", () => {
-    const result = reverie('dream', '--resume', run, '--iters', '1', '--seed', '3', '--population', '4');
+    const result = reverie(
+      'dream',
+      ...['--resume', 'resumable', '--iters', '1', '--seed', '3', '--population', '4', '--store', store],
+    );
     expect(result.status).toBe(2);
     const errors = result.stderr.split('\n').filter((line) => line.startsWith('reverie:'));
     expect(errors).toEqual([
-      `reverie: UsageError: --resume ${run}: options contradict the stored run: ` +
+      'reverie: UsageError: --resume resumable: options contradict the stored run: ' +
         '--population (run: 3, given: 4), --seed (run: 0, given: 3); drop them, or start a new run',
     ]);
     expect(iterations()).toBe(2);
   });
 
   it('accepts options that agree with the run (--topk as asked, before the cap) and per-call ones', () => {
+    const out = join(dir, 'resumed-export');
     const result = reverie(
       'dream',
       '--resume',
-      run,
+      '1',
       '--iters',
       '1',
       '--seed',
@@ -164,17 +181,20 @@ describe('reverie dream --resume', () => {
       '--topk',
       '512', // stories260K's run stored 509: the tokens it may propose
       '--out',
-      run,
+      out,
       '--time-limit',
       '60',
       '--against',
       scanPath,
       '--json',
+      '--store',
+      store,
     );
     expect(result.status, result.stderr).toBe(0);
     expect((JSON.parse(result.stdout) as RunSummary).options.topk).toBe(509);
     expect(result.stderr).toContain('median dataset cross-entropy'); // the comparison, off stdout with --json
     expect(iterations()).toBe(3);
+    expect(readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
   });
 });
 

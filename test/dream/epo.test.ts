@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/dream/epo.ts';
-import { readHistory } from '../../src/dream/store.ts';
+import { MemorySink } from '../../src/dream/memory-sink.ts';
 import { dream, resumeDream, type DreamRequest } from '../../src/dream/run.ts';
-import type { RunSummary } from '../../src/dream/store.ts';
+import type { RunSummary } from '../../src/dream/records.ts';
 import { roundTrips } from '../../src/dream/tokens.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
@@ -30,20 +30,19 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let runs = 0;
 async function run(
   request: Partial<DreamRequest> = {},
-): Promise<{ summary: RunSummary; history: IterationRecord[]; out: string }> {
-  const out = join(dir, `run${runs++}`);
+): Promise<{ summary: RunSummary; history: IterationRecord[]; sink: MemorySink }> {
+  const sink = new MemorySink();
   const summary = await dream({
     model,
     modelSha256: 'test',
     target: NEURON,
     options: SMALL,
-    outDir: out,
+    sink,
     ...request,
   });
-  return { summary, history: readHistory(out), out };
+  return { summary, history: sink.history, sink };
 }
 
 /** History without timings, for comparing runs. */
@@ -77,8 +76,14 @@ describe('EPO on stories260K', () => {
   ])('resumes a stored run to the same result as an uninterrupted one (%s)', async (_, extra) => {
     const whole = await run({ options: { ...SMALL, ...extra, iters: 16 } });
     const first = await run({ options: { ...SMALL, ...extra, iters: 9 } });
-    const resumed = await resumeDream({ model, modelSha256: 'test', outDir: first.out, iters: 7 });
-    expect(untimed(readHistory(first.out))).toEqual(untimed(whole.history));
+    const resumed = await resumeDream({
+      model,
+      modelSha256: 'test',
+      from: first.sink.stored(),
+      sink: first.sink,
+      iters: 7,
+    });
+    expect(untimed(first.sink.history)).toEqual(untimed(whole.history));
     expect(resumed.population).toEqual(whole.summary.population);
     expect(resumed.frontier).toEqual(whole.summary.frontier);
   });

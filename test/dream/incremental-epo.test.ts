@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/dream/epo.ts';
-import { readHistory } from '../../src/dream/store.ts';
+import { MemorySink } from '../../src/dream/memory-sink.ts';
 import { defaultEvaluation } from '../../src/dream/engine/evaluator.ts';
 import { dream, resumeDream, type DreamRequest } from '../../src/dream/run.ts';
-import type { RunSummary } from '../../src/dream/store.ts';
+import type { RunSummary } from '../../src/dream/records.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
 import { PYTHIA_70M_SHAPE } from '../../src/models/random.ts';
@@ -30,18 +30,17 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let runs = 0;
 async function run(request: Partial<DreamRequest> = {}) {
-  const out = join(dir, `run${runs++}`);
+  const sink = new MemorySink();
   const summary: RunSummary = await dream({
     model,
     modelSha256: 'test',
     target: 'blocks.4.mlp.hook_post[0]',
     options: SMALL,
-    outDir: out,
+    sink,
     ...request,
   });
-  return { summary, history: readHistory(out), out };
+  return { summary, history: sink.history, sink };
 }
 
 const untimed = (history: IterationRecord[]) => history.map(({ seconds: _, ...rest }) => rest);
@@ -70,9 +69,15 @@ describe('EPO with incremental evaluation', () => {
   it('resumes a stored run to the same result as an uninterrupted one', async () => {
     const whole = await run({ options: { ...SMALL, iters: 10 } });
     const first = await run({ options: { ...SMALL, iters: 6 } });
-    const resumed = await resumeDream({ model, modelSha256: 'test', outDir: first.out, iters: 4 });
+    const resumed = await resumeDream({
+      model,
+      modelSha256: 'test',
+      from: first.sink.stored(),
+      sink: first.sink,
+      iters: 4,
+    });
     expect(resumed.evaluation).toBe('incremental');
-    expect(untimed(readHistory(first.out))).toEqual(untimed(whole.history));
+    expect(untimed(first.sink.history)).toEqual(untimed(whole.history));
     expect(resumed.population).toEqual(whole.summary.population);
   });
 

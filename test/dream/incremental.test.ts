@@ -12,7 +12,10 @@ import { parseTarget } from '../../src/objectives/target.ts';
 
 const SEQ_LEN = 8;
 
-/** Three parents and, for each, a child changed at every position to a random other token. */
+/**
+ * Three parents and, for each, a child changed at every position to a random other token, and one from every
+ * position on: the parent's token there deleted, a random token appended (so that later positions differ too).
+ */
 function family(
   model: Model,
   seed: number,
@@ -21,10 +24,15 @@ function family(
   const V = model.config.vocabSize;
   const parents = Array.from({ length: 3 }, () => Array.from({ length: SEQ_LEN }, () => 3 + rng.int(V - 3)));
   const children = parents.flatMap((ids, parent) =>
-    ids.map((id, position) => {
-      const child = [...ids];
-      child[position] = 3 + ((id - 3 + 1 + rng.int(V - 4)) % (V - 3));
-      return { ids: child, parent, position };
+    ids.flatMap((id, position) => {
+      const swapped = [...ids];
+      swapped[position] = 3 + ((id - 3 + 1 + rng.int(V - 4)) % (V - 3));
+      const shifted = [...ids.slice(0, position), ...ids.slice(position + 1), 3 + rng.int(V - 3)];
+      const differs = shifted.findIndex((t, i) => t !== ids[i]);
+      return [
+        { ids: swapped, parent, position },
+        ...(differs >= 0 ? [{ ids: shifted, parent, position: differs }] : []),
+      ];
     }),
   );
   return { parents, children };

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/dream/epo.ts';
 import type { EpoOptions } from '../../src/dream/options.ts';
 import { dream } from '../../src/dream/run.ts';
-import { readHistory } from '../../src/dream/store.ts';
+import { MemorySink } from '../../src/dream/memory-sink.ts';
 import { loadModel } from '../../src/models/load.ts';
 
 const SMALL: Partial<EpoOptions> = {
@@ -71,9 +71,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe.each(CASES)('the pinned run $name', ({ name, model: id, target, options }) => {
   it('replays the recorded history', async () => {
     const model = await loadModel(id);
-    const out = join(dir, name);
-    await dream({ model, modelSha256: 'test', target, options, outDir: out });
-    const got = pin(readHistory(out));
+    const sink = new MemorySink();
+    await dream({ model, modelSha256: 'test', target, options, sink });
+    const got = pin(sink.history);
     const file = join(import.meta.dirname, 'pinned', `${name}.json`);
     if (process.env.REVERIE_PIN === 'write' || !existsSync(file)) {
       if (process.env.CI) throw new Error(`${file} is missing: record it with REVERIE_PIN=write`);

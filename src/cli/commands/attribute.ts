@@ -1,13 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { attribute } from '../../dream/attribution.ts';
-import { readRunSummary } from '../../dream/store.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { attributionHtml, attributionText } from '../../report/attribution.ts';
-import { numberOption, UsageError, type Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
+import { checkOutputFile } from '../paths.ts';
+import { numberOption, threadsOption } from '../numbers.ts';
+import { openCliRun, STORE_HELP, STORE_OPTION } from '../runs.ts';
 
-const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run DIR) [--k 64] [--html FILE] [--json]
+const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run RUN) [--k 64] [--html FILE] [--json]
 
 Per-token causal attribution of a prompt by resampling (dreamy's resample attribution): at each position,
 swap in the k tokens the target's gradient favours most, evaluate every swapped prompt, and report the largest
@@ -25,7 +27,8 @@ Options:
   -t, --target T    the target spec (with --run, default the run's)
   -p, --prompt P    the prompt's text
       --ids I       the prompt as comma-separated token ids, BOS not included (e.g. a scan example's ids)
-      --run DIR     attribute the best (highest-target) frontier prompt of the run in DIR
+      --run RUN     attribute the best (highest-target) frontier prompt of a run (store id or name, or
+                    exported folder)
       --max-xent X  with --run: the best frontier prompt whose cross-entropy is at most X
       --k K         swaps per position: the gradient's top-k tokens (default 64)
       --no-bos      no BOS before --prompt (default: BOS where the tokenizer adds one)
@@ -33,7 +36,8 @@ Options:
       --json        print {model, target, bos, ids, text, k, baseline: {target, xent}, positions: [{position,
                     id, text, drop, importance, worst, top, replacements: [{id, text, target, xent}]}]}
       --batch N     swapped prompts per evaluation batch (default 256)
-      --threads N   ONNX Runtime threads (default: all cores)`;
+      --threads N   ONNX Runtime threads (default: all cores)
+${STORE_HELP}`;
 
 function parseIds(raw: string, vocabSize: number): number[] {
   const ids = raw.split(',').map((s) => s.trim());
@@ -69,6 +73,7 @@ export const attributeCommand: Command = {
     json: { type: 'boolean' },
     batch: { type: 'string' },
     threads: { type: 'string' },
+    ...STORE_OPTION,
   },
   async run(values) {
     const prompt = values.prompt as string | undefined;
@@ -76,12 +81,12 @@ export const attributeCommand: Command = {
     const runDir = values.run as string | undefined;
     if ([prompt, rawIds, runDir].filter((v) => v !== undefined).length !== 1)
       throw new UsageError(`give exactly one of --prompt, --ids and --run\n\n${usage}`);
-    const k = numberOption(values, 'k', 64, { usage });
-    const batchSize = numberOption(values, 'batch', 256, { usage });
-    if (k < 1 || batchSize < 1) throw new UsageError(`--k and --batch must be at least 1\n\n${usage}`);
-    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, { usage });
+    const k = numberOption(values, 'k', 64, { usage, min: 1 });
+    const batchSize = numberOption(values, 'batch', 256, { usage, min: 1 });
+    const threads = threadsOption(values, usage);
 
-    const run = runDir === undefined ? undefined : readRunSummary(runDir);
+    if (values.html !== undefined) checkOutputFile('--html', values.html as string);
+    const run = runDir === undefined ? undefined : (await openCliRun(values, runDir)).summary;
     if (!run && values['max-xent'] !== undefined) throw new UsageError('--max-xent applies to --run only');
     if (run && values['no-bos'] === true)
       throw new UsageError('--no-bos applies to --prompt and --ids; a run keeps its own BOS');
@@ -101,7 +106,7 @@ export const attributeCommand: Command = {
         );
       if (!best)
         throw new UsageError(
-          `the run in ${runDir} has no frontier prompt${Number.isFinite(maxXent) ? ` with xent ≤ ${maxXent}` : ''}`,
+          `${runDir} has no frontier prompt${Number.isFinite(maxXent) ? ` with xent ≤ ${maxXent}` : ''}`,
         );
       ids = best.ids;
       bos = run.bos;

@@ -1,23 +1,25 @@
 import { writeFileSync } from 'node:fs';
-import { readRunSummary } from '../../dream/store.ts';
 import { compare, comparisonFigureOf, comparisonHtml, readScan, summaryText } from '../../report/compare.ts';
 import { svgToPng } from '../../report/figure.ts';
 import { UsageError, type Command } from '../command.ts';
+import { checkOutputFile } from '../paths.ts';
+import { cliRunReader, STORE_HELP, STORE_OPTION } from '../runs.ts';
 
-const usage = `Usage: reverie compare --runs DIR… --scan FILE [--out FIG.svg] [--png FIG.png] [--html FILE] [--json]
+const usage = `Usage: reverie compare --runs RUN… --scan FILE [--out FIG.svg] [--png FIG.png] [--html FILE] [--json]
 
 The paper's figure: activation (y) against cross-entropy (x) for the dreams' frontier points of the runs in
 DIR… and the max-activating dataset examples of \`reverie scan --out FILE\` (same target and model), in two
-colours. Prints the paper's summary: the best dream activation at a cross-entropy no worse than the median
+colours (a RUN is a store id or name, or a folder of reverie export). Prints the paper's summary: the best dream activation at a cross-entropy no worse than the median
 dataset example's, against the top dataset activation.
 
 Options:
-      --runs DIR   a run directory (reverie dream --out); repeat, or list more after the options
+      --runs RUN   a run: store id or name, or exported folder; repeat, or list more after the options
       --scan FILE  the scan's JSON (reverie scan --out)
       --out FILE   write the figure as SVG
       --png FILE   write the figure as PNG (2× resolution)
       --html FILE  write a self-contained page: the figure (hover a point for its text) and the points
-      --json       print the summary as JSON`;
+      --json       print the summary as JSON
+${STORE_HELP}`;
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -32,13 +34,25 @@ export const compareCommand: Command = {
     png: { type: 'string' },
     html: { type: 'string' },
     json: { type: 'boolean' },
+    ...STORE_OPTION,
   },
   async run(values, positionals) {
-    const dirs = [...((values.runs as string[] | undefined) ?? []), ...positionals];
-    if (dirs.length === 0) throw new UsageError(`name at least one run with --runs DIR\n\n${usage}`);
+    const refs = [...((values.runs as string[] | undefined) ?? []), ...positionals];
+    if (refs.length === 0) throw new UsageError(`name at least one run with --runs RUN\n\n${usage}`);
     const scanPath = values.scan as string | undefined;
     if (scanPath === undefined) throw new UsageError(`--scan FILE is required\n\n${usage}`);
-    const runs = dirs.map((dir) => ({ dir, run: readRunSummary(dir) }));
+    for (const flag of ['out', 'png', 'html'])
+      if (values[flag] !== undefined) checkOutputFile(`--${flag}`, values[flag] as string);
+    const reader = cliRunReader(values);
+    const runs = [];
+    try {
+      for (const ref of refs) {
+        const { label, summary } = await reader.open(ref);
+        runs.push({ dir: label, run: summary });
+      }
+    } finally {
+      reader.close();
+    }
     const comparison = compare(runs, readScan(scanPath));
     const written: string[] = [];
     const needFigure = values.out !== undefined || values.png !== undefined || values.html !== undefined;

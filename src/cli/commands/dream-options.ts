@@ -2,26 +2,28 @@
  * The options of `reverie dream`, written once: the parseArgs options, the usage text's option lines, the
  * EpoOptions a new run gets and the check of a resumed run against its stored options all come from OPTIONS.
  */
-import { resolve } from 'node:path';
 import {
+  checkAgainstModel,
   DEFAULT_EPO_OPTIONS,
   PRESETS,
   resolveOptions,
   resolveTopk,
   type EpoOptions,
+  type OptionName,
 } from '../../dream/options.ts';
-import type { RunSummary } from '../../dream/store.ts';
+import { resolveBos } from '../../dream/run.ts';
+import type { RunHeader } from '../../dream/records.ts';
 import { tokenPolicy } from '../../dream/tokens.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import type { Model } from '../../models/model.ts';
-import { numberOption, UsageError } from '../command.ts';
+import { UsageError } from '../command.ts';
+import { numberOption, THREADS, type NumberSpec } from '../numbers.ts';
 
 const d = DEFAULT_EPO_OPTIONS;
 
 /** What a resumed run's check needs: the run, and the given options over its own, resolved as it was. */
 interface ResumeContext {
-  run: RunSummary;
-  dir: string;
+  run: RunHeader;
   /** The option as given on the command line. */
   raw: string;
   /** The run's options with the given ones over them, resolved as the run resolved them (top-k capped). */
@@ -46,6 +48,8 @@ export interface DreamOption {
   /** A number that may also be given as 'auto'. */
   auto?: boolean;
   choices?: readonly string[];
+  /** An int's or number's bounds, where it is not just non-negative. */
+  spec?: NumberSpec;
   /** The default shown for {default} in the help, where it is not DEFAULT_EPO_OPTIONS[key]. */
   default?: string;
   /** The usage text's line(s); {default} is the default. */
@@ -194,8 +198,22 @@ export const OPTIONS: readonly DreamOption[] = [
   {
     name: 'resume',
     kind: 'text',
-    arg: 'DIR',
-    help: 'continue the run stored in DIR for --iters more iterations',
+    arg: 'RUN',
+    help: 'continue a stored run (its id or name) for --iters more iterations',
+    resume: 'call',
+  },
+  {
+    name: 'name',
+    kind: 'text',
+    arg: 'NAME',
+    help: "the new run's name in the store (ids are numbers; a name may stand for one)",
+    resume: 'start',
+  },
+  {
+    name: 'store',
+    kind: 'text',
+    arg: 'PATH',
+    help: 'the store (default $REVERIE_STORE, else ./reverie.db)',
     resume: 'call',
   },
   {
@@ -219,6 +237,7 @@ export const OPTIONS: readonly DreamOption[] = [
     kind: 'int',
     arg: 'N',
     key: 'threads',
+    spec: THREADS,
     help: 'ONNX Runtime threads (default: 1 for tiny models such as stories260K, else all)',
   },
   {
@@ -241,8 +260,14 @@ export const OPTIONS: readonly DreamOption[] = [
     name: 'out',
     kind: 'text',
     arg: 'DIR',
-    help: 'where to write the run',
-    compare: (c) => [resolve(c.dir), resolve(c.raw)],
+    help: 'also export the run there at the end (run.json, history.jsonl, checkpoint.json)',
+    resume: 'call',
+  },
+  {
+    name: 'force',
+    kind: 'flag',
+    help: '--out may be a folder that is not empty (its run files are replaced)',
+    resume: 'call',
   },
   {
     name: 'against',
@@ -312,18 +337,34 @@ function optionValue(o: DreamOption, values: Record<string, unknown>, usage: str
   if (o.kind === 'flag') return o.set ?? true;
   if (o.auto && raw === 'auto') return raw;
   if (o.kind === 'int' || o.kind === 'number')
-    return numberOption(values, o.name, 0, { integer: o.kind === 'int', usage });
+    return numberOption(values, o.name, 0, { integer: o.kind === 'int', ...o.spec, usage });
   if (o.kind === 'choice' && !o.choices?.includes(raw as string))
     throw new UsageError(`--${o.name} must be ${oneOf(o.choices ?? [])}, got "${String(raw)}"\n\n${usage}`);
   return raw;
 }
 
-/** The EpoOptions the given options set (resolveOptions fills in the rest). */
+/** The flag that sets an EpoOptions key (--children for childrenPerMember), or the key where none does. */
+const flagOf: OptionName = (key) => {
+  const option = OPTIONS.find((o) => o.key === key);
+  return option ? `--${option.name}` : key;
+};
+
+/**
+ * The EpoOptions the given options set (resolveOptions fills in the rest). A new run's are checked here, before
+ * any work, as resolveOptions will check them, named by flag; the checks that need the model are checkNewRun's.
+ */
 export function epoOptions(values: Record<string, unknown>, usage: string): Partial<EpoOptions> {
   const options: Record<string, unknown> = {};
   for (const o of OPTIONS)
     if (o.key && values[o.name] !== undefined) options[o.key] = optionValue(o, values, usage);
+  if (values.resume === undefined) resolveOptions(options, flagOf);
   return options as Partial<EpoOptions>;
+}
+
+/** A new run's options checked against its model (the context, the vocabulary), named by flag. */
+export function checkNewRun(options: Partial<EpoOptions>, model: Model): void {
+  const resolved = resolveOptions(options, flagOf);
+  checkAgainstModel(resolved, model.config, resolveBos(model, resolved), flagOf);
 }
 
 const shown = (value: unknown) => (typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value));
@@ -336,8 +377,7 @@ const shown = (value: unknown) => (typeof value === 'boolean' ? (value ? 'on' : 
 export function resumeConflicts(
   values: Record<string, unknown>,
   options: Partial<EpoOptions>,
-  run: RunSummary,
-  dir: string,
+  run: RunHeader,
   model: Model,
   modelSha256: string,
 ): string[] {
@@ -361,7 +401,7 @@ export function resumeConflicts(
       conflicts.push(`--${o.name} (run: already started, given: ${now})`);
       continue;
     }
-    const [was, is] = o.compare?.({ run, dir, raw: String(raw), given, modelSha256 }) ?? [
+    const [was, is] = o.compare?.({ run, raw: String(raw), given, modelSha256 }) ?? [
       run.options[o.key as keyof EpoOptions],
       given[o.key as keyof EpoOptions],
     ];

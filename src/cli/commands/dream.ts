@@ -1,8 +1,13 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { DEFAULT_EPO_OPTIONS } from '../../dream/options.ts';
-import { dream, resumeDream, sha256Files } from '../../dream/run.ts';
-import { readRunSummary, type RunSummary } from '../../dream/store.ts';
+import { DEFAULT_EPO_OPTIONS, type EpoOptions } from '../../dream/options.ts';
+import type { Db } from '../../store/database.ts';
+import { checkExportDir, writeRunFolder } from '../../store/files.ts';
+import { runHistory, storedRun, StoreSink } from '../../store/runs.ts';
+import { cliStore } from '../runs.ts';
+import { dream, resumeDream, sha256Files, type DreamProgress } from '../../dream/run.ts';
+import type { RunSummary } from '../../dream/records.ts';
 import { resolveModel, DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
@@ -10,15 +15,24 @@ import { compare, CompareError, readScan, summaryText } from '../../report/compa
 import { UsageError, type Command } from '../command.ts';
 import { VersusDataset } from '../../report/quality.ts';
 import { ProgressView, promptText } from '../progress.ts';
-import { epoOptions, OPTIONS, optionLines, perCall, resumeConflicts, wrap } from './dream-options.ts';
+import {
+  checkNewRun,
+  epoOptions,
+  OPTIONS,
+  optionLines,
+  perCall,
+  resumeConflicts,
+  wrap,
+} from './dream-options.ts';
 
 export const DEFAULT_TARGET = 'blocks.4.mlp.hook_post[0]';
 const d = DEFAULT_EPO_OPTIONS;
 
 const usage = `Usage: reverie dream [--model M] [--target T] [options]
 
-Runs EPO (or GCG with --gcg) to find short fluent prompts that drive the target as high as it goes, and
-writes the run (run.json, history.jsonl) to --out DIR (default ./reverie-runs/<timestamp>-<target>/).
+Runs EPO (or GCG with --gcg) to find short fluent prompts that drive the target as high as it goes. The
+run goes into the store (--store, default ./reverie.db), one transaction an iteration, so that a run killed
+at any moment loses at most the iteration in flight; it prints the run's id. --out DIR also exports it.
 
 Targets (default ${DEFAULT_TARGET}):
   ${TARGET_SYNTAX}
@@ -27,7 +41,7 @@ Options:
 ${optionLines().join('\n')}
 
 ${wrap(
-  `With --resume DIR the run goes on with its own options: --iters counts more iterations, and ${perCall} ` +
+  `With --resume RUN (an id or name) the run goes on from its last iteration with its own options: --iters counts more iterations, and ${perCall} ` +
     `hold for this call only. Any other option given must agree with the run as it was asked for (--topk ` +
     `512 agrees with a stories260K run that capped it at 509), else it is an error naming it.`,
 ).join('\n')}`;
@@ -44,12 +58,6 @@ function initialPrompts(values: Record<string, unknown>, seqLen: number): string
       `--init-from ${path}: the scan's windows are ${scan.window} tokens, --seq-len is ${seqLen}`,
     );
   return scan.examples.map((e) => e.ids);
-}
-
-function defaultOutDir(target: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const slug = target.replace(/[^\w.-]+/g, '_').slice(0, 60);
-  return join('reverie-runs', `${stamp}-${slug}`);
 }
 
 export function printFrontier(
@@ -80,91 +88,125 @@ export const dreamCommand: Command = {
   async run(values) {
     const options = epoOptions(values, usage);
     const resume = values.resume as string | undefined;
-    const stored = resume === undefined ? undefined : readRunSummary(resume);
-    const target = stored?.target ?? ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
-    // --against: the scan read and checked against this run's target and model before any work.
-    const againstPath = values.against as string | undefined;
-    const scan = againstPath === undefined ? undefined : readScan(againstPath);
-    if (scan && scan.target !== target)
-      throw new CompareError(
-        `--against ${againstPath}: the scan scored ${scan.target}, this run dreams ${target}; ` +
-          `scan ${target}, or dream the scan's target`,
-      );
-    const initial = initialPrompts(values, options.seqLen ?? d.seqLen);
-    const modelId = (values.model as string | undefined) ?? stored?.model.id ?? DEFAULT_MODEL;
-    const resolved = await resolveModel(modelId);
-    const model = await loadModel(modelId);
-    const modelSha256 = sha256Files([resolved.files.weights]);
-    if (scan && scan.model !== model.id)
-      throw new CompareError(
-        `--against ${againstPath}: the scan used model ${scan.model}, this run ${model.id}`,
-      );
-    if (resume !== undefined && stored) {
-      const conflicts = resumeConflicts(values, options, stored, resume, model, modelSha256);
-      const one = conflicts.length === 1;
-      if (conflicts.length > 0)
-        throw new UsageError(
-          `--resume ${resume}: ${one ? 'an option contradicts' : 'options contradict'} the stored run: ` +
-            `${conflicts.join(', ')}; drop ${one ? 'it' : 'them'}, or start a new run`,
-        );
-    }
-    const versus = scan && VersusDataset.of(scan);
-    if (versus && stored) versus.observe(stored.frontier); // the best so far includes the earlier calls'
-    const view = new ProgressView(model, process.stderr, 10, versus);
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-      process.stderr.write('\nstopping after this iteration…\n');
-    };
-    process.once('SIGINT', onSigint);
-    const common = {
-      model,
-      modelSha256,
-      profile: values.profile === true,
-      shouldStop: () => interrupted,
-    };
+    const out = values.out as string | undefined;
+    const force = values.force === true;
+    if (out !== undefined) checkExportDir(out, force);
+    const db = cliStore(values, resume === undefined);
     try {
-      let summary: RunSummary;
-      let outDir: string;
-      if (resume !== undefined && stored) {
-        outDir = resume;
-        summary = await resumeDream({
-          ...common,
-          outDir: resume,
-          iters: options.iters ?? d.iters,
-          ...(options.timeLimit !== undefined && { timeLimit: options.timeLimit }),
-          ...(options.maxEvaluations !== undefined && { maxEvaluations: options.maxEvaluations }),
-          onProgress: (p) => view.update(p),
-        });
-      } else {
-        outDir = (values.out as string | undefined) ?? defaultOutDir(target);
-        process.stderr.write(`dreaming ${target} on ${model.id} → ${outDir}\n`);
-        summary = await dream({
-          ...common,
-          target,
-          options,
-          ...(initial !== undefined && { initial }),
-          outDir,
-          onProgress: (p) => view.update(p),
-        });
-        process.stderr.write(`wrote ${join(outDir, 'run.json')} and ${join(outDir, 'history.jsonl')}\n`);
-      }
-      if (values.json) console.log(JSON.stringify(summary, null, 2));
-      else
-        printFrontier(
-          summary,
-          (l) => console.log(l),
-          (ids) => promptText(model, ids, 90),
-        );
-      if (scan) {
-        // The paper's comparison, as `reverie compare --runs OUT --scan SCAN` prints it (on stderr with
-        // --json, so that stdout stays run.json).
-        const text = summaryText(compare([{ dir: outDir, run: summary }], scan).summary);
-        if (values.json) process.stderr.write(`${text}\n`);
-        else console.log(`\n${text}`);
-      }
+      await dreamInto(db, values, options, resume, out);
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      db.close();
     }
   },
 };
+
+/** Where --profile writes: the --out folder (made now: ONNX Runtime writes before the export), else here. */
+function profilePrefix(out: string | undefined): string {
+  if (out !== undefined) mkdirSync(out, { recursive: true });
+  return join(out ?? '.', 'ort-profile');
+}
+
+async function dreamInto(
+  db: Db,
+  values: Record<string, unknown>,
+  options: Partial<EpoOptions>,
+  resume: string | undefined,
+  out: string | undefined,
+): Promise<void> {
+  const stored = resume === undefined ? undefined : storedRun(db, resume);
+  const target = stored?.header.target ?? ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
+  // --against: the scan read and checked against this run's target and model before any work.
+  const againstPath = values.against as string | undefined;
+  const scan = againstPath === undefined ? undefined : readScan(againstPath);
+  if (scan && scan.target !== target)
+    throw new CompareError(
+      `--against ${againstPath}: the scan scored ${scan.target}, this run dreams ${target}; ` +
+        `scan ${target}, or dream the scan's target`,
+    );
+  const initial = initialPrompts(values, options.seqLen ?? d.seqLen);
+  const modelId = (values.model as string | undefined) ?? stored?.header.model.id ?? DEFAULT_MODEL;
+  const resolved = await resolveModel(modelId);
+  const model = await loadModel(modelId);
+  const modelSha256 = sha256Files([resolved.files.weights]);
+  if (scan && scan.model !== model.id)
+    throw new CompareError(
+      `--against ${againstPath}: the scan used model ${scan.model}, this run ${model.id}`,
+    );
+  if (stored) {
+    const conflicts = resumeConflicts(values, options, stored.header, model, modelSha256);
+    const one = conflicts.length === 1;
+    if (conflicts.length > 0)
+      throw new UsageError(
+        `--resume ${resume}: ${one ? 'an option contradicts' : 'options contradict'} the stored run: ` +
+          `${conflicts.join(', ')}; drop ${one ? 'it' : 'them'}, or start a new run`,
+      );
+  } else checkNewRun(options, model);
+  const versus = scan && VersusDataset.of(scan);
+  const view = new ProgressView(model, process.stderr, 10, versus);
+  const sink = stored
+    ? StoreSink.resume(db, stored.row.id)
+    : StoreSink.create(db, {
+        ...(values.name !== undefined && { name: values.name as string }),
+        onCreated: (id) =>
+          process.stderr.write(`run ${id} in ${db.name}: dreaming ${target} on ${model.id}\n`),
+      });
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.stderr.write('\nstopping after this iteration…\n');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const common = {
+    model,
+    modelSha256,
+    sink,
+    ...(values.profile === true && { profilePrefix: profilePrefix(out) }),
+    shouldStop: () => interrupted,
+    onProgress: (p: DreamProgress) => view.update(p),
+  };
+  try {
+    let summary: RunSummary;
+    if (stored) {
+      process.stderr.write(
+        `run ${stored.row.id} in ${db.name}: going on from iteration ${stored.checkpoint.iter}\n`,
+      );
+      // The best so far includes the earlier calls'.
+      if (versus) for (const record of stored.history) versus.observe(record.candidates);
+      summary = await resumeDream({
+        ...common,
+        from: stored,
+        iters: options.iters ?? d.iters,
+        ...(options.timeLimit !== undefined && { timeLimit: options.timeLimit }),
+        ...(options.maxEvaluations !== undefined && { maxEvaluations: options.maxEvaluations }),
+      });
+    } else summary = await dream({ ...common, target, options, ...(initial !== undefined && { initial }) });
+    const id = sink.id as number;
+    process.stderr.write(
+      `run ${id} in ${db.name}: ${summary.iterations} iterations (go on: reverie dream --resume ${id} --iters N)\n`,
+    );
+    if (out !== undefined) {
+      const checkpoint = storedRun(db, id).checkpoint;
+      const written = writeRunFolder(out, { summary, history: runHistory(db, id), checkpoint }, true);
+      process.stderr.write(`wrote ${written.join(', ')}\n`);
+    }
+    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    else
+      printFrontier(
+        summary,
+        (l) => console.log(l),
+        (ids) => promptText(model, ids, 90),
+      );
+    if (scan) {
+      // The paper's comparison, as `reverie compare --runs ID --scan SCAN` prints it (on stderr with
+      // --json, so that stdout stays the summary).
+      const text = summaryText(compare([{ dir: `run ${id}`, run: summary }], scan).summary);
+      if (values.json) process.stderr.write(`${text}\n`);
+      else console.log(`\n${text}`);
+    }
+  } finally {
+    sink.release();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

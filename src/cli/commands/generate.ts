@@ -2,7 +2,8 @@ import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { generate } from '../../models/generate.ts';
 import { loadModel } from '../../models/load.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
-import { numberOption, UsageError, type Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
+import { numberOption, threadsOption } from '../numbers.ts';
 
 const usage = `Usage: reverie generate [--model M] [--prompt P] [--max-tokens N] [--temperature T] [--seed S]
 
@@ -33,7 +34,7 @@ export const generateCommand: Command = {
     const maxTokens = numberOption(values, 'max-tokens', 256, { usage });
     const temperature = numberOption(values, 'temperature', 0, { integer: false, usage });
     const seed = numberOption(values, 'seed', 0, { usage });
-    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, { usage });
+    const threads = threadsOption(values, usage);
     const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL);
     const tokenizer = model.tokenizer;
     if (!tokenizer)

@@ -6,6 +6,7 @@ import { frontierCommand } from './frontier.ts';
 import { generateCommand } from './generate.ts';
 import { scanCommand } from './scan.ts';
 import { traceCommand } from './trace.ts';
+import { exportCommand, importCommand, lsCommand, rmCommand, showCommand } from './store.ts';
 
 /** Every subcommand, in the order `reverie --help` lists them. */
 export const commands: Command[] = [
@@ -16,4 +17,9 @@ export const commands: Command[] = [
   compareCommand,
   generateCommand,
   traceCommand,
+  lsCommand,
+  showCommand,
+  rmCommand,
+  exportCommand,
+  importCommand,
 ];

@@ -1,9 +1,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
+import { corpusSize } from '../../data/corpus.ts';
 import { DEFAULT_SCAN_OPTIONS, scanCorpus, type ScanProgress, type ScanResult } from '../../data/scan.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
-import { numberOption, UsageError, type Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
+import { numberOption, threadsOption } from '../numbers.ts';
+import { checkOutputFile } from '../paths.ts';
 
 const d = DEFAULT_SCAN_OPTIONS;
 
@@ -25,7 +28,7 @@ Options:
       --top K         examples to keep (default ${d.top})
       --window N      tokens per window: the dream's --seq-len (default ${d.window})
       --no-bos        no BOS before the windows (as a dream with --no-bos)
-      --max-tokens N  stop after the document that reaches N tokens (default: the whole corpus)
+      --max-tokens N  stop after N tokens, within a document if need be (default: the whole corpus)
       --out FILE      write {model, target, window, bos, corpus, documents, tokensScanned, windows, seconds,
                       examples: [{text, ids, activation, xent, source: {file, document, token}}]}, highest
                       activation first
@@ -33,7 +36,24 @@ Options:
       --batch N       windows per evaluation batch (default ${d.batchSize})
       --threads N     ONNX Runtime threads (default: all cores)`;
 
-/** A progress bar with tokens/s: redrawn in place on a terminal, a line every few seconds otherwise. */
+/** The share of a scan done: of the corpus's bytes, or of its token limit where that ends it sooner. */
+function scanDone(p: ScanProgress): number {
+  const bytes = p.totalBytes > 0 ? p.bytesRead / p.totalBytes : 1;
+  return Math.min(1, Math.max(bytes, p.maxTokens ? p.tokensScanned / p.maxTokens : 0));
+}
+
+/** A duration for a progress line: 42s, 3m05s, 1h02m. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * A progress bar with tokens/s and the time left: redrawn in place on a terminal, a line every few seconds
+ * otherwise. With a token limit it counts tokens against it.
+ */
 export class ScanProgressView {
   private last = 0;
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
@@ -43,14 +63,17 @@ export class ScanProgressView {
     const tty = this.stream.isTTY === true;
     if (!final && now - this.last < (tty ? 100 : 5000)) return;
     this.last = now;
-    const fraction = p.totalBytes > 0 ? Math.min(1, p.bytesRead / p.totalBytes) : 1;
+    const fraction = scanDone(p);
     const width = 24;
     const filled = Math.round(fraction * width);
     const rate = p.seconds > 0 ? Math.round(p.tokensScanned / p.seconds) : 0;
+    const limit = p.maxTokens === undefined ? '' : `/${p.maxTokens.toLocaleString('en-US')}`;
+    const left =
+      fraction > 0 && fraction < 1 ? `  ${duration((p.seconds * (1 - fraction)) / fraction)} left` : '';
     const line =
       `scan [${'█'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ` +
-      `${p.tokensScanned.toLocaleString('en-US')} tokens  ${rate.toLocaleString('en-US')} tokens/s  ` +
-      `${p.windows.toLocaleString('en-US')} windows  best ${p.best === undefined ? '—' : p.best.toFixed(3)}`;
+      `${p.tokensScanned.toLocaleString('en-US')}${limit} tokens  ${rate.toLocaleString('en-US')} tokens/s  ` +
+      `${p.windows.toLocaleString('en-US')} windows  best ${p.best === undefined ? '—' : p.best.toFixed(3)}${left}`;
     if (tty) this.stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else this.stream.write(`${line}\n`);
   }
@@ -93,14 +116,15 @@ export const scanCommand: Command = {
     if (target === undefined) throw new UsageError(`--target is required\n\n${usage}`);
     const corpus = [...((values.corpus as string[] | undefined) ?? []), ...positionals];
     if (corpus.length === 0) throw new UsageError(`name at least one --corpus file\n\n${usage}`);
-    const n = (name: string, fallback: number) => numberOption(values, name, fallback, { usage });
+    const n = (name: string, fallback: number) => numberOption(values, name, fallback, { usage, min: 1 });
     const top = n('top', d.top);
     const window = n('window', d.window);
     const batchSize = n('batch', d.batchSize);
-    if (top < 1 || window < 1 || batchSize < 1)
-      throw new UsageError(`--top, --window and --batch must be at least 1\n\n${usage}`);
     const maxTokens = values['max-tokens'] === undefined ? undefined : n('max-tokens', 0);
-    const threads = values.threads === undefined ? undefined : n('threads', 1);
+    const threads = threadsOption(values, usage);
+    const out = values.out as string | undefined;
+    if (out !== undefined) checkOutputFile('--out', out);
+    corpus.forEach(corpusSize); // a missing corpus file named before the model loads
     const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL);
     const view = new ScanProgressView();
     const scan = await scanCorpus({
@@ -121,13 +145,13 @@ export const scanCommand: Command = {
         bytesRead: 1,
         totalBytes: 1,
         tokensScanned: scan.tokensScanned,
+        ...(maxTokens !== undefined && { maxTokens }),
         windows: scan.windows,
         seconds: scan.seconds,
         best: scan.examples[0]?.activation,
       },
       true,
     );
-    const out = values.out as string | undefined;
     if (out !== undefined) {
       writeFileSync(`${out}.tmp`, `${JSON.stringify(scan, null, 1)}\n`);
       renameSync(`${out}.tmp`, out);

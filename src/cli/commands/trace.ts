@@ -5,7 +5,8 @@ import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
 import { nodeRuntime } from '../../runtime/index.ts';
 import type { HostTensor } from '../../runtime/types.ts';
-import { numberOption, UsageError, type Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
+import { numberOption, threadsOption } from '../numbers.ts';
 
 const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
 
@@ -164,7 +165,8 @@ export const traceCommand: Command = {
     if ((prompt === undefined) === (rawIds === undefined))
       throw new UsageError(`give exactly one of --prompt and --ids\n\n${usage}`);
     const top = numberOption(values, 'top', 10, { usage });
-    const threads = values.threads === undefined ? undefined : numberOption(values, 'threads', 1, { usage });
+    const favouredK = numberOption(values, 'topk', 5, { usage, min: 1 });
+    const threads = threadsOption(values, usage);
     const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL);
     let ids: number[];
     if (rawIds !== undefined) ids = parseIds(rawIds, model.config.vocabSize);
@@ -184,7 +186,7 @@ export const traceCommand: Command = {
       spec === undefined
         ? undefined
         : await favouredSwaps(model, ids, spec, {
-            k: numberOption(values, 'topk', 5, { usage }),
+            k: favouredK,
             ...(threads !== undefined && { threads }),
           });
     if (values.json) console.log(JSON.stringify(favoured ? { ...trace, ...favoured } : trace));

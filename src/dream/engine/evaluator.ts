@@ -226,6 +226,7 @@ export class ModelEvaluator implements EpoEvaluator {
     const parents = await this.parentCaches(children);
     const packed = children.map((c): PackedChild => ({
       ids: this.full(c.ids),
+      parentIds: this.full(c.parent),
       parent: parents.get(promptKey(c.parent)) as PrefixCache,
       position: c.position + this.fixedPrefix,
     }));

@@ -61,7 +61,7 @@ export function incrementalProgram(
   const firstBlock: FirstBlockReuse | undefined = hookPoints.some((h) => h.layer === 0)
     ? undefined
     : {
-        fresh: input('firstBlock.fresh', 'int64', ['B']),
+        fresh: input('firstBlock.fresh', 'int64', ['F']),
         queries: cached.queries,
         keySlots: input('firstBlock.keySlots', 'int64', ['B', T]),
         querySlots: input('firstBlock.querySlots', 'int64', ['B', T]),
@@ -120,11 +120,14 @@ export function incrementalProgram(
   return { target: value, logprobs: reshape(logprobs, ['L']), labelLogits };
 }
 
-/** A child to evaluate: its full token sequence (BOS included), its parent's cache, and where they differ. */
+/**
+ * A child to evaluate: its full token sequence (BOS included), its parent's (and the parent's cache), and the
+ * first position where they differ; later positions may differ too (they are new rows either way).
+ */
 export interface PackedChild {
   ids: readonly number[];
+  parentIds: readonly number[];
   parent: PrefixCache;
-  /** The one position (in the full sequence) where the child differs from its parent. */
   position: number;
 }
 
@@ -163,7 +166,8 @@ export function packChildren(
   const known: number[] = []; // per child: Σ of its log-probabilities taken from the parent
   const previous = new Float32Array(children.length * D); // zero where p = 0 (no xent term at t = p)
   const previousToken: number[] = [];
-  // Block 0 (FirstBlockReuse): child b's fresh row is its first new row, row C + b of [cached; fresh].
+  // Block 0 (FirstBlockReuse): the fresh rows are the new rows whose token differs from the parent's (the
+  // first new row always), row C + f of [cached; fresh] for the f-th of them.
   const fresh: number[] = [];
   const firstKeySlots: number[] = [];
   const firstQuerySlots: number[] = [];
@@ -182,7 +186,8 @@ export function packChildren(
     known.push(sum);
     parentOf.push(m);
     for (let t = 0; t < T; t++) {
-      const firstBlockRow = t === p ? C + b : m * T + t;
+      const changed = t === p || (t > p && child.ids[t] !== child.parentIds[t]);
+      const firstBlockRow = changed ? C + fresh.length : m * T + t;
       firstKeySlots.push(firstBlockRow);
       firstQuerySlots.push(t < p ? 0 : 1 + firstBlockRow);
       if (t < p) {
@@ -191,7 +196,7 @@ export function packChildren(
         continue;
       }
       const r = ids.length;
-      if (t === p) fresh.push(r);
+      if (changed) fresh.push(r);
       localSlots.push(firstBlockRow);
       ids.push(child.ids[t] as number);
       positions.push(t);
@@ -218,7 +223,7 @@ export function packChildren(
     parents: int64(parentOf, [B]),
     previous: { dtype: 'float32', shape: [B, D], data: previous },
     previousToken: int64(previousToken, [B]),
-    'firstBlock.fresh': int64(fresh, [B]),
+    'firstBlock.fresh': int64(fresh, [fresh.length]),
     'firstBlock.keySlots': int64(firstKeySlots, [B, T]),
     'firstBlock.querySlots': int64(firstQuerySlots, [B, T]),
     'firstBlock.localSlots': int64(localSlots, [R]),
