@@ -4,6 +4,9 @@ export interface Scored {
   xent: number;
 }
 
+/** Points with a number for both (a NaN stored in JSON reads back as null); the frontiers skip the others. */
+const finite = (p: Scored): boolean => Number.isFinite(p.target) && Number.isFinite(p.xent);
+
 /** The penalties of the reference's sweep: λ over 1/linspace(0, 50, 1000)[1:], from 20 down to 0.02. */
 export const SWEEP_PENALTIES: readonly number[] = Array.from(
   { length: 999 },
@@ -16,10 +19,11 @@ export const SWEEP_PENALTIES: readonly number[] = Array.from(
  */
 export function sweepFrontier<T extends Scored>(points: readonly T[]): T[] {
   const winners = new Set<T>();
+  const scored = points.filter(finite);
   for (const penalty of SWEEP_PENALTIES) {
     let best: T | undefined;
     let bestScore = -Infinity;
-    for (const p of points) {
+    for (const p of scored) {
       const score = p.target - penalty * p.xent;
       if (score > bestScore) [best, bestScore] = [p, score];
     }
@@ -33,7 +37,7 @@ export function sweepFrontier<T extends Scored>(points: readonly T[]): T[] {
  * with one strictly; by increasing cross-entropy. Equal points are kept once.
  */
 export function nondominatedFrontier<T extends Scored>(points: readonly T[]): T[] {
-  const sorted = [...points].sort((a, b) => a.xent - b.xent || b.target - a.target);
+  const sorted = points.filter(finite).sort((a, b) => a.xent - b.xent || b.target - a.target);
   const frontier: T[] = [];
   let bestTarget = -Infinity;
   for (const p of sorted) {

@@ -129,11 +129,14 @@ export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
   const { bos } = header;
   checkAgainstModel(options, request.model.config, bos);
   const target = parseRunTarget(header.target, request.model, options, bos);
+  // A prompt's first values are the ones the run went on using (a member's own, from the gradient program,
+  // may differ from its fitness as a child in the last float32 bit): the first occurrence wins.
   const seen = new Map<string, { target: number; xent: number }>();
   const earlier: Candidate[] = [];
   for (const record of history)
     for (const c of record.candidates) {
-      seen.set(promptKey(c.ids), { target: c.target, xent: c.xent });
+      const key = promptKey(c.ids);
+      if (!seen.has(key)) seen.set(key, { target: c.target, xent: c.xent });
       earlier.push(c);
     }
   return execute(
@@ -142,7 +145,8 @@ export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
     target,
     bos,
     async () => {
-      for (const m of checkpoint.population) seen.set(promptKey(m.ids), { target: m.target, xent: m.xent });
+      for (const m of checkpoint.population)
+        if (!seen.has(promptKey(m.ids))) seen.set(promptKey(m.ids), { target: m.target, xent: m.xent });
       return {
         iter: checkpoint.iter,
         population: checkpoint.population.map((m) => ({ ...m, ids: [...m.ids] })),
@@ -244,6 +248,16 @@ function checkpointOf(state: EpoState, seconds: number, dropped: number): Checkp
 
 const scored = ({ ids, target, xent }: Candidate): Candidate => ({ ids, target, xent });
 
+/** A NaN or infinite target or xent ends the run, naming the first such candidate (nothing is recorded). */
+function checkFinite(record: IterationRecord, model: Model): void {
+  const bad = record.candidates.find((c) => !Number.isFinite(c.target) || !Number.isFinite(c.xent));
+  if (bad)
+    throw new RunError(
+      `iteration ${record.iter}: the candidate ${JSON.stringify(textOf(model, bad.ids))} (ids ${bad.ids.join(',')}) ` +
+        `has target ${bad.target} and xent ${bad.xent}; the model or target gives non-finite values there`,
+    );
+}
+
 async function execute(
   request: DreamRequest,
   options: EpoOptions,
@@ -282,6 +296,7 @@ async function execute(
       if (options.timeLimit > 0 && (performance.now() - started) / 1000 >= options.timeLimit) break;
       if (options.maxEvaluations > 0 && state.evaluations >= options.maxEvaluations) break;
       const record = await stepEpo(state, evaluator, options, accept);
+      checkFinite(record, model);
       dropped += record.dropped;
       sink?.iteration(record, checkpointOf(state, elapsed(), dropped));
       frontierPool.push(...record.candidates.slice(state.population.length));

@@ -122,6 +122,14 @@ describe('EPO on stories260K', () => {
     expect(history[0]!.candidates[0]!.ids).toEqual(ids);
   });
 
+  it('stops with a named error at the first candidate whose target is not finite', async () => {
+    const huge = join(dir, 'huge-direction.json');
+    writeFileSync(huge, JSON.stringify(Array.from({ length: 64 }, () => 3e38))); // the dot product overflows
+    await expect(run({ target: `blocks.3.hook_resid_pre@dir:${huge}` })).rejects.toThrow(
+      /iteration 0: the candidate ".*" \(ids [\d,]+\) has target (-?Infinity|NaN) and xent [\d.]+/,
+    );
+  });
+
   it('dreams each kind of target', async () => {
     const direction = join(dir, 'direction.json');
     writeFileSync(direction, JSON.stringify(Array.from({ length: 64 }, (_, i) => Math.sin(i))));

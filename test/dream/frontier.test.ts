@@ -45,3 +45,15 @@ describe('the seeded generator', () => {
     );
   });
 });
+
+describe('points without a number (a NaN read back from JSON as null)', () => {
+  it('are skipped by both frontiers', () => {
+    const broken = [
+      { target: null as unknown as number, xent: 3 },
+      { target: 5, xent: Number.NaN },
+      { target: 2, xent: 4 },
+    ];
+    expect(nondominatedFrontier(broken)).toEqual([{ target: 2, xent: 4 }]);
+    expect(sweepFrontier(broken)).toEqual([{ target: 2, xent: 4 }]);
+  });
+});
