@@ -1,5 +1,11 @@
 /** The store as the commands reach it: `--store PATH` (else $REVERIE_STORE, else ./reverie.db). */
+import { existsSync } from 'node:fs';
+import type { ScanResult } from '../data/scan.ts';
+import { sha256Files } from '../dream/run.ts';
+import { resolveModel } from '../io/resolve.ts';
 import { loadModel } from '../models/load.ts';
+import { readScan } from '../report/compare.ts';
+import { loadScan } from '../store/results.ts';
 import { openStore, storePath, type Db } from '../store/database.ts';
 import { RunReader, type OpenedRun } from '../store/open.ts';
 
@@ -27,5 +33,21 @@ export async function openCliRun(values: Record<string, unknown>, ref: string): 
     return await reader.open(ref);
   } finally {
     reader.close();
+  }
+}
+
+/** sha256 of a model's weights, as runs, scans and attributions record it. */
+export async function modelSha256(modelId: string): Promise<string> {
+  return sha256Files([(await resolveModel(modelId)).files.weights]);
+}
+
+/** A scan by its JSON file (reverie scan --out), or by its id in the store (reverie ls lists them). */
+export function cliScan(values: Record<string, unknown>, ref: string): ScanResult {
+  if (existsSync(ref) || !/^\d+$/.test(ref)) return readScan(ref);
+  const db = cliStore(values, false);
+  try {
+    return loadScan(db, Number(ref));
+  } finally {
+    db.close();
   }
 }

@@ -11,6 +11,8 @@ import { findRun, rebuiltSummary, runHistory, storedRun, storedSummary } from '.
 export interface OpenedRun {
   /** How to name it in messages and tables: `run 3 (name)` or the folder. */
   label: string;
+  /** Its id, where it is in the store. */
+  storeId?: number;
   summary: RunSummary;
   /** Its iterations, in order. */
   history(): Iterable<IterationRecord>;
@@ -51,6 +53,7 @@ export class RunReader {
     const summary = storedSummary(db, row.id) ?? rebuiltSummary(db, row.id, await this.decoder(row.model.id));
     return {
       label: row.name === null ? `run ${row.id}` : `run ${row.id} (${row.name})`,
+      storeId: row.id,
       summary,
       history: () => runHistory(db, row.id),
       checkpoint: storedRun(db, row.id).checkpoint,

@@ -169,4 +169,33 @@ describe('reverie ls, show, export, import and rm', () => {
       expect(db.prepare('SELECT count(*) AS n FROM iterations WHERE run_id = 3').get()).toEqual({ n: 0 }),
     );
   });
+
+  it('keep scans and attributions: a scan by its id stands for its file', async () => {
+    const scanned = await cli(
+      ...[
+        'scan',
+        '-t',
+        'blocks.4.mlp.hook_post[0]',
+        '-c',
+        '../shared/corpora/tinystories/validation-head.txt',
+      ],
+      ...['--max-tokens', '2000', '--top', '8', '--threads', '1', '--store', store, '--json'],
+    );
+    expect(scanned.code, scanned.stderr).toBe(0);
+    const id = /scan (\d+) in /.exec(scanned.stderr)?.[1] as string;
+    const listed = JSON.parse((await cli('ls', '--store', store, '--json')).stdout) as {
+      scans: { id: number; examples: number }[];
+    };
+    expect(listed.scans).toEqual([expect.objectContaining({ id: Number(id), examples: 8 })]);
+    const compared = await cli('compare', '--runs', 'killed', '--scan', id, '--store', store, '--json');
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(JSON.parse(compared.stdout)).toHaveProperty('medianDatasetXent');
+    const attributed = await cli('attribute', '--run', 'killed', '--k', '2', '--store', store, '--json');
+    expect(attributed.code, attributed.stderr).toBe(0);
+    read((db) =>
+      expect(db.prepare('SELECT run_id, target FROM attributions').all()).toEqual([
+        { run_id: 1, target: 'blocks.4.mlp.hook_post[0]' },
+      ]),
+    );
+  });
 });

@@ -7,7 +7,8 @@ import { attributionHtml, attributionText } from '../../report/attribution.ts';
 import { UsageError, type Command } from '../command.ts';
 import { checkOutputFile } from '../paths.ts';
 import { numberOption, threadsOption } from '../numbers.ts';
-import { openCliRun, STORE_HELP, STORE_OPTION } from '../runs.ts';
+import { cliStore, modelSha256, openCliRun, STORE_HELP, STORE_OPTION } from '../runs.ts';
+import { saveAttribution } from '../../store/results.ts';
 
 const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run RUN) [--k 64] [--html FILE] [--json]
 
@@ -86,7 +87,9 @@ export const attributeCommand: Command = {
     const threads = threadsOption(values, usage);
 
     if (values.html !== undefined) checkOutputFile('--html', values.html as string);
-    const run = runDir === undefined ? undefined : (await openCliRun(values, runDir)).summary;
+    const opened = runDir === undefined ? undefined : await openCliRun(values, runDir);
+    const run = opened?.summary;
+    const storeRun = opened?.storeId;
     if (!run && values['max-xent'] !== undefined) throw new UsageError('--max-xent applies to --run only');
     if (run && values['no-bos'] === true)
       throw new UsageError('--no-bos applies to --prompt and --ids; a run keeps its own BOS');
@@ -131,6 +134,13 @@ export const attributeCommand: Command = {
       batchSize,
       ...(threads !== undefined && { threads }),
     });
+    const db = cliStore(values, true);
+    try {
+      const id = saveAttribution(db, result, await modelSha256(model.id), storeRun);
+      process.stderr.write(`attribution ${id} in ${db.name}\n`);
+    } finally {
+      db.close();
+    }
     if (values.html !== undefined) {
       writeFileSync(values.html as string, attributionHtml(result));
       process.stderr.write(`wrote ${values.html as string}\n`);

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { compare, comparisonFigureOf, comparisonHtml, readScan, summaryText } from '../../report/compare.ts';
+import { compare, comparisonFigureOf, comparisonHtml, summaryText } from '../../report/compare.ts';
 import { svgToPng } from '../../report/figure.ts';
 import { UsageError, type Command } from '../command.ts';
 import { checkOutputFile } from '../paths.ts';
-import { cliRunReader, STORE_HELP, STORE_OPTION } from '../runs.ts';
+import { cliRunReader, cliScan, STORE_HELP, STORE_OPTION } from '../runs.ts';
 
 const usage = `Usage: reverie compare --runs RUN… --scan FILE [--out FIG.svg] [--png FIG.png] [--html FILE] [--json]
 
@@ -14,7 +14,7 @@ dataset example's, against the top dataset activation.
 
 Options:
       --runs RUN   a run: store id or name, or exported folder; repeat, or list more after the options
-      --scan FILE  the scan's JSON (reverie scan --out)
+      --scan SCAN  the scan: its JSON (reverie scan --out), or its id in the store
       --out FILE   write the figure as SVG
       --png FILE   write the figure as PNG (2× resolution)
       --html FILE  write a self-contained page: the figure (hover a point for its text) and the points
@@ -53,7 +53,7 @@ export const compareCommand: Command = {
     } finally {
       reader.close();
     }
-    const comparison = compare(runs, readScan(scanPath));
+    const comparison = compare(runs, cliScan(values, scanPath));
     const written: string[] = [];
     const needFigure = values.out !== undefined || values.png !== undefined || values.html !== undefined;
     if (needFigure) {

@@ -5,13 +5,13 @@ import { DEFAULT_EPO_OPTIONS, type EpoOptions } from '../../dream/options.ts';
 import type { Db } from '../../store/database.ts';
 import { checkExportDir, writeRunFolder } from '../../store/files.ts';
 import { runHistory, storedRun, StoreSink } from '../../store/runs.ts';
-import { cliStore } from '../runs.ts';
-import { dream, resumeDream, sha256Files, type DreamProgress } from '../../dream/run.ts';
+import { cliScan, cliStore, modelSha256 } from '../runs.ts';
+import { dream, resumeDream, type DreamProgress } from '../../dream/run.ts';
 import type { RunSummary } from '../../dream/records.ts';
-import { resolveModel, DEFAULT_MODEL } from '../../io/resolve.ts';
+import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
-import { compare, CompareError, readScan, summaryText } from '../../report/compare.ts';
+import { compare, CompareError, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
 import { VersusDataset } from '../../report/quality.ts';
 import { ProgressView, promptText } from '../progress.ts';
@@ -52,7 +52,7 @@ function initialPrompts(values: Record<string, unknown>, seqLen: number): string
   const path = values['init-from'] as string | undefined;
   if (path === undefined) return text;
   if (text !== undefined) throw new UsageError('--initial and --init-from both start the run; give one');
-  const scan = readScan(path);
+  const scan = cliScan(values, path);
   if (scan.window !== seqLen)
     throw new UsageError(
       `--init-from ${path}: the scan's windows are ${scan.window} tokens, --seq-len is ${seqLen}`,
@@ -117,7 +117,7 @@ async function dreamInto(
   const target = stored?.header.target ?? ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
   // --against: the scan read and checked against this run's target and model before any work.
   const againstPath = values.against as string | undefined;
-  const scan = againstPath === undefined ? undefined : readScan(againstPath);
+  const scan = againstPath === undefined ? undefined : cliScan(values, againstPath);
   if (scan && scan.target !== target)
     throw new CompareError(
       `--against ${againstPath}: the scan scored ${scan.target}, this run dreams ${target}; ` +
@@ -125,15 +125,14 @@ async function dreamInto(
     );
   const initial = initialPrompts(values, options.seqLen ?? d.seqLen);
   const modelId = (values.model as string | undefined) ?? stored?.header.model.id ?? DEFAULT_MODEL;
-  const resolved = await resolveModel(modelId);
   const model = await loadModel(modelId);
-  const modelSha256 = sha256Files([resolved.files.weights]);
+  const sha256 = await modelSha256(modelId);
   if (scan && scan.model !== model.id)
     throw new CompareError(
       `--against ${againstPath}: the scan used model ${scan.model}, this run ${model.id}`,
     );
   if (stored) {
-    const conflicts = resumeConflicts(values, options, stored.header, model, modelSha256);
+    const conflicts = resumeConflicts(values, options, stored.header, model, sha256);
     const one = conflicts.length === 1;
     if (conflicts.length > 0)
       throw new UsageError(
@@ -159,7 +158,7 @@ async function dreamInto(
   process.once('SIGTERM', onSignal);
   const common = {
     model,
-    modelSha256,
+    modelSha256: sha256,
     sink,
     ...(values.profile === true && { profilePrefix: profilePrefix(out) }),
     shouldStop: () => interrupted,

@@ -7,6 +7,8 @@ import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption, threadsOption } from '../numbers.ts';
 import { checkOutputFile } from '../paths.ts';
+import { cliStore, modelSha256, STORE_HELP, STORE_OPTION } from '../runs.ts';
+import { saveScan } from '../../store/results.ts';
 
 const d = DEFAULT_SCAN_OPTIONS;
 
@@ -34,7 +36,10 @@ Options:
                       activation first
       --json          print that JSON on stdout instead of the table
       --batch N       windows per evaluation batch (default ${d.batchSize})
-      --threads N     ONNX Runtime threads (default: all cores)`;
+      --threads N     ONNX Runtime threads (default: all cores)
+${STORE_HELP}
+
+The scan is kept in the store too; its id stands for it wherever a scan is taken.`;
 
 /** The share of a scan done: of the corpus's bytes, or of its token limit where that ends it sooner. */
 function scanDone(p: ScanProgress): number {
@@ -107,6 +112,7 @@ export const scanCommand: Command = {
     'no-bos': { type: 'boolean' },
     'max-tokens': { type: 'string' },
     out: { type: 'string' },
+    ...STORE_OPTION,
     json: { type: 'boolean' },
     batch: { type: 'string' },
     threads: { type: 'string' },
@@ -152,6 +158,15 @@ export const scanCommand: Command = {
       },
       true,
     );
+    const db = cliStore(values, true);
+    try {
+      const id = saveScan(db, scan, await modelSha256(model.id));
+      process.stderr.write(
+        `scan ${id} in ${db.name} (--against ${id}, --init-from ${id}, compare --scan ${id})\n`,
+      );
+    } finally {
+      db.close();
+    }
     if (out !== undefined) {
       writeFileSync(`${out}.tmp`, `${JSON.stringify(scan, null, 1)}\n`);
       renameSync(`${out}.tmp`, out);
