@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const store = join(dir, 'reverie.db');
 
 const SETTINGS = ['--population', '3', '--children', '8', '--topk', '32', '--threads', '1', '--store', store];
-const TOTAL = 400;
+const TOTAL = 150;
 
 const reverie = (args: string[]): ChildProcess =>
   spawn(process.execPath, ['bin/reverie.js', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -49,6 +49,8 @@ function read<T>(f: (db: ReturnType<typeof openStore>) => T): T {
     db.close();
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const untimed = (history: Iterable<IterationRecord>) => [...history].map(({ seconds: _, ...rest }) => rest);
 
@@ -88,9 +90,15 @@ describe('a run killed at random moments', () => {
     let done = read((db) => findRun(db, 'killed').iterations);
     while (done < TOTAL) {
       const child = reverie(['dream', '--resume', 'killed', '--iters', String(TOTAL - done), ...SETTINGS]);
-      // Mostly while it iterates (its progress shows every 10 iterations); now and then during its start.
-      const iterating = rng.uniform(0, 1) < 0.2 || (await waitFor(child, /iter \d+\//));
-      await new Promise((r) => setTimeout(r, rng.uniform(0, iterating ? 400 : 2500)));
+      // Mostly a few iterations into the call (watched in the store), at a random moment of an iteration;
+      // now and then at any moment of its start.
+      if (rng.uniform(0, 1) < 0.2) await sleep(rng.uniform(0, 2500));
+      else {
+        const goal = done + 1 + rng.int(10);
+        while (child.exitCode === null && read((db) => findRun(db, 'killed').iterations) < goal)
+          await sleep(5);
+        await sleep(rng.uniform(0, 20));
+      }
       if (child.kill('SIGKILL')) kills++;
       await exited(child);
       const now = read((db) => findRun(db, 'killed'));
@@ -146,10 +154,10 @@ describe('reverie ls, show, export, import and rm', () => {
     const ls = await cli('ls', '--store', store, '--json');
     const runs = (JSON.parse(ls.stdout) as { runs: { name: string }[] }).runs.map((r) => r.name);
     expect(runs).toEqual(['whole', 'killed']);
-    expect((await cli('ls', '--store', store)).stdout).toMatch(/killed +finished +400 /);
+    expect((await cli('ls', '--store', store)).stdout).toMatch(/killed +finished +150 /);
     const shown = await cli('show', 'killed', '--store', store);
     expect(shown.stdout).toMatch(/^run 1 \(killed\): blocks\.4\.mlp\.hook_post\[0\]/);
-    expect(shown.stdout).toContain('400 of 400 iterations');
+    expect(shown.stdout).toContain('150 of 150 iterations');
     const out = join(dir, 'export');
     expect((await cli('export', 'killed', '--out', out, '--store', store)).code).toBe(0);
     const again = await cli('export', 'killed', '--out', out, '--store', store);
@@ -158,7 +166,7 @@ describe('reverie ls, show, export, import and rm', () => {
     expect((await cli('export', 'killed', '--out', out, '--force', '--store', store)).code).toBe(0);
     expect(readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(TOTAL);
     const imported = await cli('import', out, '--name', 'copy', '--store', store);
-    expect(imported.stdout).toMatch(/^imported .* as run 3: blocks\.4\.mlp\.hook_post\[0\], 400 iterations/);
+    expect(imported.stdout).toMatch(/^imported .* as run 3: blocks\.4\.mlp\.hook_post\[0\], 150 iterations/);
     read((db) => expect(untimed(runHistory(db, 3))).toEqual(untimed(runHistory(db, 1))));
     const frontier = await cli('frontier', 'copy', out, '--store', store, '--json');
     expect(frontier.code, frontier.stderr).toBe(0);
