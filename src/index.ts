@@ -5,7 +5,16 @@ export * as runtime from './runtime/index.ts';
 export * as models from './models/index.ts';
 export { loadModel } from './models/load.ts';
 export type { Model } from './models/model.ts';
-export { parseTarget, TARGET_SYNTAX, type Target } from './objectives/target.ts';
+export {
+  customTarget,
+  parseTarget,
+  TARGET_SYNTAX,
+  TargetSpecError,
+  type CustomTargetDefinition,
+  type Target,
+  type TargetViews,
+} from './objectives/target.ts';
+export { trace, TraceError, type Trace, type TraceOptions } from './models/trace.ts';
 export { dream, resumeDream, type DreamRequest, type RunSink, type StoredRun } from './dream/run.ts';
 export { MemorySink } from './dream/memory-sink.ts';
 export { DEFAULT_EPO_OPTIONS, PRESETS, type EpoOptions, type Preset } from './dream/options.ts';
@@ -27,3 +36,13 @@ export { attribute } from './dream/attribution.ts';
 export { favouredSwaps } from './dream/favoured.ts';
 export { scanCorpus } from './data/scan.ts';
 export { measureQuality, timeToReference, type QualityResult } from './report/quality.ts';
+export {
+  frontierHtml,
+  frontierPlot,
+  plotCompare,
+  plotFrontier,
+  type FrontierMethod,
+  type FrontierPlotOptions,
+  type PlotRun,
+} from './report/frontier.ts';
+export { svgToPng } from './report/figure.ts';

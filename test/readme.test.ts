@@ -19,7 +19,9 @@ function runBlock(code: string): string {
   const file = join(dir, `block-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);
   writeFileSync(file, code);
   try {
-    return execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
+    return execFileSync(process.execPath, ['--conditions=reverie-source', '--import', 'tsx', file], {
+      encoding: 'utf8',
+    });
   } finally {
     rmSync(file, { force: true });
   }

@@ -17,7 +17,7 @@ import {
   sub,
   where,
   type Dim,
-  type Node,
+  Node,
 } from '../graph/index.ts';
 import { readDirectionFile } from '../io/direction.ts';
 import { readSaeFeature, type SaeFeature } from '../io/sae.ts';
@@ -68,17 +68,142 @@ const PATTERN = /^([\w.]+)\[h=(\d+),\s*k=(-?\d+)\]$/;
 const DIRECTION = /^([\w.]+)@dir:(.+)$/;
 const SAE = /^sae:(.+)\[(\d+)\](?:@(-?\d+))?$/;
 
-/** Parses a target spec against a model (see {@link TARGET_SYNTAX}). */
-export function parseTarget(spec: string, context: TargetContext): Target {
-  const target = parseSpec(spec.trim(), context);
+/**
+ * Parses a target spec against a model (see {@link TARGET_SYNTAX}); a target given as an object (e.g. a
+ * {@link customTarget}) is checked against the model and returned as it is.
+ */
+export function parseTarget(spec: string | Target, context: TargetContext): Target {
+  const target =
+    typeof spec === 'string' ? parseSpec(spec.trim(), context) : checkTargetObject(spec, context);
   // Build it once on a symbolic graph (no run) so that out-of-range indices fail here, before any work.
   const tokens = input('ids', 'int64', [1, context.seqLen]);
   const { hooks, logits } = context.model.build({ tokens, hooks: target.hooks });
-  target.value({ hooks, logits });
+  let value: Node;
+  try {
+    value = target.value({ hooks, logits });
+  } catch (error) {
+    if (typeof spec === 'string' || error instanceof TargetSpecError) throw error;
+    throw new TargetSpecError(`${target.spec}: ${(error as Error).message}`);
+  }
+  if (typeof spec !== 'string' && !(value instanceof Node && value.rank === 1 && value.shape[0] === 1))
+    throw new TargetSpecError(
+      `${target.spec}: the value must be a graph node of one number per sequence, shape [B]; got ${
+        value instanceof Node ? `[${value.shape.join(',')}] for B = 1` : typeof value
+      }`,
+    );
+  return target;
+}
+
+/** The spec of a custom target: its name after this prefix (recorded with a run; not parseable again). */
+export const CUSTOM_PREFIX = 'custom:';
+
+/** What a target reads, with helpers for the usual slices (each one a slice along the position axis). */
+export interface TargetViews extends TargetInputs {
+  /** The hook's value [B,T,F] (attention patterns [B,H,T,S]). */
+  hook(name: string): Node;
+  /** The hook's features at a position [B,F] (negative counts from the end; default the last). */
+  at(name: string, position?: number): Node;
+  /** Feature `index` of the hook at a position [B] (default the last): what the spec `HOOK[N]@P` reads. */
+  feature(name: string, index: number, position?: number): Node;
+  /** The logits at the last position [B,V], where the target is built over the whole model. */
+  lastLogits(): Node;
+}
+
+export interface CustomTargetDefinition {
+  /** Its name: the run records `custom:NAME` as its target. */
+  name: string;
+  /** The hook names it reads (TransformerLens names, e.g. `blocks.2.mlp.hook_post`). */
+  hooks: readonly string[];
+  /** One number per sequence [B], from the hooks (and the logits) as graph nodes: what EPO drives up. */
+  value(views: TargetViews): Node;
+  /** Check the hook names against this model at once (they are checked again when a dream parses it). */
+  model?: Model;
+}
+
+/**
+ * A target as a function of hooks (dreamy's `cache_run` objectives): `value` builds one number per
+ * sequence from the hooks it names, with the graph DSL (`reverie/graph`), so its gradient comes from the
+ * autodiff as a spec's does. `dream({ target })`, `parseTarget` and the evaluator take it where they take
+ * a spec. Unknown hook names are a TargetSpecError naming the nearest valid one (at once when `model` is
+ * given, else when parsed against a model).
+ */
+export function customTarget(definition: CustomTargetDefinition): Target {
+  const { name, value, model } = definition;
+  if (typeof name !== 'string' || !/^\S+$/.test(name))
+    throw new TargetSpecError(`a custom target needs a name without spaces, got ${JSON.stringify(name)}`);
+  const spec = `${CUSTOM_PREFIX}${name}`;
+  if (!Array.isArray(definition.hooks) || definition.hooks.some((h) => typeof h !== 'string'))
+    throw new TargetSpecError(`${spec}: hooks must be an array of hook names`);
+  if (typeof value !== 'function')
+    throw new TargetSpecError(`${spec}: value must be a function of the views`);
+  const hooks = [...new Set(definition.hooks)];
+  const target: Target = {
+    spec,
+    hooks,
+    value(inputs) {
+      const views: TargetViews = {
+        ...inputs,
+        hook(hookName) {
+          if (!hooks.includes(hookName))
+            throw new TargetSpecError(
+              `${spec} reads hook "${hookName}", which it does not declare in its hooks (${hooks.join(', ') || 'none'})`,
+            );
+          return hookValue(inputs, hookName);
+        },
+        at(hookName, p = -1) {
+          const x = views.hook(hookName); // [B,T,F]
+          if (x.rank !== 3)
+            throw new TargetSpecError(
+              `${spec}: at() reads [B,T,F] hooks; ${hookName} is [${x.shape.join(',')}]`,
+            );
+          return atPosition(x, position(p, x.shape[1] as number, `${spec}: at(${hookName})`));
+        },
+        feature(hookName, index, p = -1) {
+          const x = views.at(hookName, p); // [B,F]
+          const [B, F] = x.shape as [Dim, number];
+          if (!Number.isInteger(index) || index < 0 || index >= F)
+            throw new TargetSpecError(
+              `${spec}: feature ${index} is out of range: ${hookName} has features 0..${F - 1}`,
+            );
+          return reshape(slice(x, [1], [index], [index + 1]), [B]); // [B]
+        },
+        lastLogits() {
+          if (!inputs.logits) throw new GraphError(`${spec} reads logits, which need the full model`);
+          return atPosition(inputs.logits, (inputs.logits.shape[1] as number) - 1); // [B,V]
+        },
+      };
+      return value(views);
+    },
+  };
+  if (model) checkTargetObject(target, { model, seqLen: 1 });
+  return target;
+}
+
+/** A target given as an object: its shape, and every hook it reads a hook of the model. */
+function checkTargetObject(target: Target, context: TargetContext): Target {
+  if (
+    typeof target !== 'object' ||
+    target === null ||
+    typeof target.spec !== 'string' ||
+    !Array.isArray(target.hooks) ||
+    typeof target.value !== 'function'
+  )
+    throw new TargetSpecError(
+      'a target is a spec string or an object {spec, hooks, value} (see customTarget)',
+    );
+  for (const name of target.hooks) {
+    const { name: canonical } = hookOf(name, context, target.spec);
+    if (canonical !== name)
+      throw new TargetSpecError(`${target.spec}: hook "${name}" is named "${canonical}"`);
+  }
   return target;
 }
 
 function parseSpec(text: string, context: TargetContext): Target {
+  if (text.startsWith(CUSTOM_PREFIX))
+    throw new TargetSpecError(
+      `${text} is a custom target, a function: give the target object (customTarget) again, not its name`,
+    );
   if (text.startsWith('logit:')) return logitTarget(text, context);
   if (text.startsWith('sae:')) {
     const sae = SAE.exec(text);
@@ -94,11 +219,11 @@ function parseSpec(text: string, context: TargetContext): Target {
   throw new TargetSpecError(`cannot parse target "${text}"; expected one of:\n  ${TARGET_SYNTAX}`);
 }
 
-function hookOf(name: string, { model }: TargetContext): Hook {
+function hookOf(name: string, { model }: TargetContext, spec?: string): Hook {
   try {
     return parseHook(name, model.hookSpec);
   } catch (error) {
-    throw new TargetSpecError((error as Error).message);
+    throw new TargetSpecError(`${spec === undefined ? '' : `${spec}: `}${(error as Error).message}`);
   }
 }
 

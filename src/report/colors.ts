@@ -57,3 +57,14 @@ export function escapeHtml(text: string): string {
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   );
 }
+
+/**
+ * Control characters (C0 but tab, newline and carriage return; DEL) as their Unicode control pictures
+ * (U+2400…): XML may not hold them (an SVG with one does not parse) and a terminal would act on them.
+ */
+export function showControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) =>
+    String.fromCharCode(c === '\x7f' ? 0x2421 : 0x2400 + c.charCodeAt(0)),
+  );
+}

@@ -1,8 +1,8 @@
 import { readJsonFile } from '../io/files.ts';
 import type { ScanResult } from '../data/scan.ts';
 import type { RunSummary } from '../dream/records.ts';
-import { comparisonFigure, type Figure, type FigurePoint } from './figure.ts';
-import { escapeHtml } from './colors.ts';
+import { comparisonFigure, runColors, type Figure, type FigurePoint } from './figure.ts';
+import { escapeHtml, showControls } from './colors.ts';
 import { htmlPage } from './html.ts';
 import { median } from './stats.ts';
 import { FIGURE_COLORS, MARK_CLASSES } from './figure.ts';
@@ -143,43 +143,23 @@ export function comparisonFigureOf(comparison: Comparison): Figure {
   });
 }
 
-/**
- * A self-contained HTML page: the summary, the figure inline (hovering a point shows its text, from the
- * point's SVG <title>), and the points as tables.
- */
-export function comparisonHtml(comparison: Comparison, figure: Figure): string {
-  const { summary, points } = comparison;
-  const table = (kind: FigurePoint['kind']) =>
-    points
-      .filter((p) => p.kind === kind)
-      .sort((a, b) => b.activation - a.activation)
-      .map(
-        (p) =>
-          `<tr><td>${p.activation.toFixed(3)}</td><td>${p.xent.toFixed(3)}</td><td><code>${escapeHtml(JSON.stringify(p.text))}</code></td></tr>`,
-      )
-      .join('\n');
-  const title = `Dreams vs. dataset examples: ${summary.target}`;
-  return htmlPage(
-    title,
-    `body { max-width: 980px; }
+/** A point's text in HTML as it reads, in quotes without JSON's escapes, its spaces kept. */
+export const textHtml = (text: string): string =>
+  `<code class="t">${escapeHtml(`"${showControls(text)}"`)}</code>`;
+
+/** The CSS of the pages with a figure: its hover box, and the tables of points. */
+export const FIGURE_PAGE_STYLE = `body { max-width: 980px; }
 pre.summary { background: #f6f6f6; padding: 10px; overflow-x: auto; }
 #tip { position: fixed; pointer-events: none; display: none; max-width: 420px; background: #fff; border: 1px solid #bbb;
   border-radius: 4px; padding: 6px 8px; font: 13px system-ui, sans-serif; box-shadow: 0 2px 6px #0003; white-space: pre-wrap; }
 svg circle { cursor: pointer; }
 table { border-collapse: collapse; font-size: 13px; margin-bottom: 2em; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
-h2 .key { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 6px; }`,
-    `<pre class="summary">${escapeHtml(summaryText(summary))}</pre>
-${figure.svg}
-<div id="tip"></div>
-<h2><span class="key" style="background:${FIGURE_COLORS.dream}"></span>Dream frontier points</h2>
-<table><tr><th>activation</th><th>xent</th><th>text</th></tr>
-${table('dream')}
-</table>
-<h2><span class="key" style="background:${FIGURE_COLORS.dataset}"></span>Dataset examples</h2>
-<table><tr><th>activation</th><th>xent</th><th>text</th></tr>
-${table('dataset')}
-</table>
+code.t { white-space: pre-wrap; }
+.key { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 6px; }`;
+
+/** Hovering a point of the figure shows its <title> at once in a styled box (browsers also show it natively). */
+export const FIGURE_HOVER_SCRIPT = `<div id="tip"></div>
 <script>
 // Hovering a point shows its <title> at once in a styled box (browsers also show the title natively).
 const tip = document.getElementById('tip');
@@ -193,6 +173,45 @@ for (const g of document.querySelectorAll('g.${MARK_CLASSES.dataset}, g.${MARK_C
     c.addEventListener('mousemove', (e) => { tip.style.left = e.clientX + 14 + 'px'; tip.style.top = e.clientY + 14 + 'px'; });
     c.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
   }
-</script>`,
+</script>`;
+
+/** Rows of points, highest activation first; with `colors`, a column naming each dream's run in its colour. */
+export function pointRows(points: readonly FigurePoint[], colors?: ReadonlyMap<string, string>): string {
+  return [...points]
+    .sort((a, b) => b.activation - a.activation)
+    .map((p) => {
+      const run = colors
+        ? `<td><span class="key" style="background:${colors.get(p.source ?? '') ?? FIGURE_COLORS.dream}"></span>${escapeHtml(p.source ?? '')}</td>`
+        : '';
+      return `<tr><td>${p.activation.toFixed(3)}</td><td>${p.xent.toFixed(3)}</td>${run}<td>${textHtml(p.text)}</td></tr>`;
+    })
+    .join('\n');
+}
+
+/**
+ * A self-contained HTML page: the summary, the figure inline (hovering a point shows its text, from the
+ * point's SVG <title>), and the points as tables (with several runs, each dream's run in its colour).
+ */
+export function comparisonHtml(comparison: Comparison, figure: Figure): string {
+  const { summary, points } = comparison;
+  const colors = runColors(points);
+  const several = colors.size > 1;
+  const dreams = points.filter((p) => p.kind === 'dream');
+  const key = (color: string) => `<span class="key" style="background:${color}"></span>`;
+  const title = `Dreams vs. dataset examples: ${summary.target}`;
+  return htmlPage(
+    title,
+    FIGURE_PAGE_STYLE,
+    `<pre class="summary">${escapeHtml(summaryText(summary))}</pre>
+${figure.svg}
+<h2>${several ? [...colors.values()].map(key).join('') : key(FIGURE_COLORS.dream)}Dream frontier points</h2>
+<table><tr><th>activation</th><th>xent</th>${several ? '<th>run</th>' : ''}<th>text</th></tr>
+${pointRows(dreams, several ? colors : undefined)}
+</table>
+<h2>${key(FIGURE_COLORS.dataset)}Dataset examples</h2>
+<table><tr><th>activation</th><th>xent</th><th>text</th></tr>
+${pointRows(points.filter((p) => p.kind === 'dataset'))}
+</table>
+${FIGURE_HOVER_SCRIPT}`,
   );
 }

@@ -56,12 +56,22 @@ describe('the attribution views', () => {
     expect(coloured).toContain('\x1b[48;5;52m\x1b[38;5;231m <Hi>\x1b[0m');
   });
 
+  it('shows the token boundaries: | without colour, every other token dim in colour, none with plain', () => {
+    const lineOf = (text: string) => text.split('\n')[2];
+    expect(lineOf(attributionText(ATTRIBUTION, { color: false }))).toBe('  [BOS] <Hi>|↵');
+    expect(lineOf(attributionText(ATTRIBUTION, { color: false, plain: true }))).toBe('  [BOS] <Hi>↵');
+    const coloured = lineOf(attributionText(ATTRIBUTION, { color: true }))!;
+    expect(coloured).toContain('m\x1b[2m↵\x1b[22m\x1b[0m'); // the second token dim on its shade
+    expect(coloured).not.toContain('|');
+    expect(lineOf(attributionText(ATTRIBUTION, { color: true, plain: true }))).not.toContain('\x1b[2m');
+  });
+
   it('writes a self-contained page whose tokens show their swaps on hover, escaped', () => {
     const html = attributionHtml(ATTRIBUTION);
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('.tok:hover .tip { display: block; }');
     expect(html).toContain('&lt;Hi&gt;<span class="tip">');
-    expect(html).toContain('<th>worst</th><td><code>&quot; a&quot;</code></td><td>0.500</td>');
+    expect(html).toContain('<th>worst</th><td><code class="t"> a</code></td><td>0.500</td>');
     expect(html).not.toContain('<Hi>');
   });
 });

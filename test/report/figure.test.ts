@@ -30,7 +30,7 @@ describe('the comparison figure', () => {
       points.forEach((p, i) => {
         expect(dots[i]!.cx).toBeCloseTo(figure.x(p.xent), 6);
         expect(dots[i]!.cy).toBeCloseTo(figure.y(p.activation), 6);
-        expect(dots[i]!.title).toContain(JSON.stringify(p.text));
+        expect(dots[i]!.title).toContain(`"${p.text}"`); // as it reads, without JSON's escapes
       });
     }
     // Larger cross-entropy lies to the right, larger activation higher up.

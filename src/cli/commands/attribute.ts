@@ -1,24 +1,29 @@
 import { writeFileSync } from 'node:fs';
 import { attribute } from '../../dream/attribution.ts';
+import { tokenPolicy } from '../../dream/tokens.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
+import type { Model } from '../../models/model.ts';
+import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { attributionHtml, attributionText } from '../../report/attribution.ts';
 import { UsageError, type Command } from '../command.ts';
 import { checkOutputFile } from '../paths.ts';
 import { numberOption, threadsOption } from '../numbers.ts';
+import { PLAIN_OPTION, useColor } from '../progress.ts';
 import { cliStore, modelSha256, openCliRun, STORE_HELP, STORE_OPTION } from '../runs.ts';
 import { saveAttribution } from '../../store/results.ts';
 
-const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run RUN) [--k 64] [--html FILE] [--json]
+const usage = `Usage: reverie attribute [--model M] --target T (--prompt P | --ids I | --run RUN) [--k 64] [--ascii] [--html FILE] [--json]
 
 Per-token causal attribution of a prompt by resampling (dreamy's resample attribution): at each position,
 swap in the k tokens the target's gradient favours most, evaluate every swapped prompt, and report the largest
 drop of the target, the worst swap and the top-3 swaps with their targets. The prompt gets a BOS where the
 tokenizer adds one, as a dream; with --run, the run's best frontier prompt with its model, target and BOS.
 
-Prints the prompt with each token shaded by its importance (ANSI 256 colours on a terminal; FORCE_COLOR=1 or
-NO_COLOR=1 to force either way) and a table.
+Prints the prompt with each token shaded by its importance (ANSI 256 colours on a terminal, every other token
+dim so that the boundaries show; FORCE_COLOR=1 or NO_COLOR=1 to force either way; without colour a | between
+tokens) and a table.
 
 Targets:
   ${TARGET_SYNTAX}
@@ -32,7 +37,10 @@ Options:
                     exported folder)
       --max-xent X  with --run: the best frontier prompt whose cross-entropy is at most X
       --k K         swaps per position: the gradient's top-k tokens (default 64)
+      --ascii       never swap in a token whose text is not printable ASCII (as reverie dream --ascii;
+                    with --run, also where the run dreamed with --ascii)
       --no-bos      no BOS before --prompt (default: BOS where the tokenizer adds one)
+      --plain       the prompt as plain text, without token boundaries
       --html FILE   also write a self-contained HTML page (hover a token for its swaps)
       --json        print {model, target, bos, ids, text, k, baseline: {target, xent}, positions: [{position,
                     id, text, drop, importance, worst, top, replacements: [{id, text, target, xent}]}]}
@@ -50,11 +58,29 @@ function parseIds(raw: string, vocabSize: number): number[] {
   return ids.map(Number);
 }
 
-/** Whether to colour stdout: FORCE_COLOR and NO_COLOR win, else only on a terminal. */
-export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  if (process.env.NO_COLOR) return false;
-  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
-  return stream.isTTY === true;
+export { useColor };
+
+/**
+ * The model as attribution should see it with --ascii: its tokenizer counts every token whose text is not
+ * printable ASCII as special, and special tokens are never swapped in (dream/tokens.ts tokenPolicy, whose
+ * `ascii` rule this is).
+ */
+export function asciiSwapsOnly(model: Model): Model {
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new UsageError(`--ascii needs a tokenizer; model ${model.id} has none`);
+  const { banned } = tokenPolicy(model.config.vocabSize, tokenizer, true);
+  const specialIds = banned.flatMap((b, id) => (b ? [id] : []));
+  const restricted: Tokenizer = {
+    encode: (text, opts) => tokenizer.encode(text, opts),
+    decode: (ids) => tokenizer.decode(ids),
+    decodeToken: (id) => tokenizer.decodeToken(id),
+    vocabSize: tokenizer.vocabSize,
+    ...(tokenizer.bosId !== undefined && { bosId: tokenizer.bosId }),
+    ...(tokenizer.eosId !== undefined && { eosId: tokenizer.eosId }),
+    specialIds,
+    addsBosByDefault: tokenizer.addsBosByDefault,
+  };
+  return { ...model, tokenizer: restricted };
 }
 
 export const attributeCommand: Command = {
@@ -70,6 +96,8 @@ export const attributeCommand: Command = {
     'max-xent': { type: 'string' },
     k: { type: 'string' },
     'no-bos': { type: 'boolean' },
+    ascii: { type: 'boolean' },
+    ...PLAIN_OPTION,
     html: { type: 'string' },
     json: { type: 'boolean' },
     batch: { type: 'string' },
@@ -126,7 +154,7 @@ export const attributeCommand: Command = {
       bos = wantsBos ? (tokenizer?.bosId as number) : null;
     }
     const result = await attribute({
-      model,
+      model: values.ascii === true || run?.options.ascii === true ? asciiSwapsOnly(model) : model,
       target,
       ids,
       bos,
@@ -146,6 +174,6 @@ export const attributeCommand: Command = {
       process.stderr.write(`wrote ${values.html as string}\n`);
     }
     if (values.json) console.log(JSON.stringify(result));
-    else console.log(attributionText(result, { color: useColor() }));
+    else console.log(attributionText(result, { color: useColor(), plain: values.plain === true }));
   },
 };

@@ -1,17 +1,24 @@
 import { favouredSwaps, type FavouredSwaps } from '../../dream/favoured.ts';
-import { input } from '../../graph/index.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
-import { nodeRuntime } from '../../runtime/index.ts';
-import type { HostTensor } from '../../runtime/types.ts';
+import { logSumExp, trace, traceIds, TraceError, type Trace } from '../../models/trace.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption, threadsOption } from '../numbers.ts';
+import {
+  PLAIN_OPTION,
+  plainHelp,
+  tokenPieces,
+  tokensText,
+  tokenStyle,
+  type TokenStyle,
+} from '../progress.ts';
 
-const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--json]
+const usage = `Usage: reverie trace [--model M] (--prompt P | --ids 1,2,3) [--hooks h1,h2] [--target T [--topk K]] [--plain] [--json]
 
 Runs the model once on a prompt (TransformerLens' run_with_cache): the tokens, the next-token cross-entropy
-of each position, the top next tokens after the last position, and the values of the requested hooks.
+of each position, the top next tokens after the last position, and the values of the requested hooks. The
+library's trace(model, prompt, {hooks}) returns what --json prints.
 
 Options:
   -m, --model M     path or hub id (default ${DEFAULT_MODEL})
@@ -22,73 +29,22 @@ Options:
       --target T    also the value of a target (see reverie dream --help for the syntax) and, per
                     position, the --topk tokens whose swap its gradient favours most
       --topk K      how many favoured tokens per position (default 5)
+${plainHelp(20)}
       --json        one JSON object: {tokens: [{id, text}], xent: number[], logits_last: number[],
                     hooks: {name: number[][]}} where xent[t-1] = -log p(ids[t] | ids[<t]) and each hook
                     is [position][feature]; attn.hook_pattern rows are [query position][head·T + key
                     position]; text is null without a tokenizer`;
 
-export interface Trace {
-  tokens: { id: number; text: string | null }[];
-  xent: number[];
-  logits_last: number[];
-  hooks: Record<string, number[][]>;
-}
+export type { Trace };
 
-/** One forward pass of `ids` with the requested hooks, as plain numbers. */
-export async function traceModel(
+/** One forward pass of `ids` (run as given) with the requested hooks, as plain numbers. */
+export function traceModel(
   model: Model,
   ids: readonly number[],
   hookNames: readonly string[],
   threads?: number,
 ): Promise<Trace> {
-  const V = model.config.vocabSize;
-  const T = ids.length;
-  const tokens = input('tokens', 'int64', [1, T]);
-  const { logits, hooks } = model.build({ tokens, hooks: hookNames });
-  const session = await nodeRuntime.compile({
-    outputs: { logits: logits!, ...hooks },
-    ...(threads !== undefined && { threads }),
-  });
-  let out: Record<string, HostTensor>;
-  try {
-    out = await session.run({
-      tokens: { dtype: 'int64', shape: [1, T], data: BigInt64Array.from(ids, BigInt) },
-    });
-  } finally {
-    await session.dispose();
-  }
-  const all = out.logits!.data as Float32Array; // [1,T,V]
-  const row = (t: number) => all.subarray(t * V, (t + 1) * V);
-  // xent[t−1] = logsumexp(logits[t−1]) − logits[t−1][ids[t]], in float64
-  const xent = ids.slice(1).map((id, t) => logSumExp(row(t)) - (row(t)[id] as number));
-  const tokenizer = model.tokenizer;
-  return {
-    tokens: ids.map((id) => ({ id, text: tokenizer ? tokenizer.decodeToken(id) : null })),
-    xent,
-    logits_last: Array.from(row(T - 1)),
-    hooks: Object.fromEntries(hookNames.map((name) => [name, byPosition(out[name]!)])),
-  };
-}
-
-function logSumExp(x: Float32Array): number {
-  let max = -Infinity;
-  for (const v of x) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of x) sum += Math.exp(v - max);
-  return max + Math.log(sum);
-}
-
-/** A hook of batch 1 as [position][feature]: [1,T,F] as is, [1,H,T,S] as [T][H·S] (head-major). */
-function byPosition(t: HostTensor): number[][] {
-  const data = t.data as Float32Array;
-  if (t.shape.length === 3) {
-    const [, T, F] = t.shape as [number, number, number];
-    return Array.from({ length: T }, (_, p) => Array.from(data.subarray(p * F, (p + 1) * F)));
-  }
-  const [, H, T, S] = t.shape as [number, number, number, number];
-  return Array.from({ length: T }, (_, p) =>
-    Array.from({ length: H * S }, (_, j) => data[(Math.floor(j / S) * T + p) * S + (j % S)] as number),
-  );
+  return trace(model, ids, { hooks: hookNames, ...(threads !== undefined && { threads }) });
 }
 
 function parseIds(raw: string, vocabSize: number): number[] {
@@ -104,9 +60,26 @@ function parseIds(raw: string, vocabSize: number): number[] {
 const show = (text: string | null, id: number) => (text === null ? `#${id}` : JSON.stringify(text));
 const fixed = (x: number) => (Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toFixed(4));
 
-function printTrace(model: Model, trace: Trace, top: number): void {
+/** The prompt of a trace on one line, its token boundaries shown; a leading BOS as [BOS]. */
+function promptLine(model: Model, ids: readonly number[], style: TokenStyle): string {
+  const bos = model.tokenizer?.bosId;
+  const skip = bos !== undefined && ids[0] === bos ? 1 : 0;
+  const pieces = tokenPieces(model, ids.slice(skip));
+  const text = pieces ? tokensText(pieces, style) : ids.slice(skip).join(' ');
+  return `${skip ? '[BOS] ' : ''}${text}`;
+}
+
+function printTrace(model: Model, trace: Trace, top: number, style: TokenStyle): void {
   const { tokens, xent } = trace;
-  const lines = [`${model.id}: ${tokens.length} tokens`, '  pos      id  token                  xent'];
+  const lines = [
+    `${model.id}: ${tokens.length} tokens`,
+    `  ${promptLine(
+      model,
+      tokens.map((t) => t.id),
+      style,
+    )}`,
+    '  pos      id  token                  xent',
+  ];
   tokens.forEach(({ id, text }, t) => {
     const x = t === 0 ? '—' : fixed(xent[t - 1] as number);
     lines.push(
@@ -158,6 +131,7 @@ export const traceCommand: Command = {
     threads: { type: 'string' },
     target: { type: 'string' },
     topk: { type: 'string' },
+    ...PLAIN_OPTION,
   },
   async run(values) {
     const prompt = values.prompt as string | undefined;
@@ -168,19 +142,21 @@ export const traceCommand: Command = {
     const favouredK = numberOption(values, 'topk', 5, { usage, min: 1 });
     const threads = threadsOption(values, usage);
     const model = await loadModel((values.model as string | undefined) ?? DEFAULT_MODEL);
-    let ids: number[];
-    if (rawIds !== undefined) ids = parseIds(rawIds, model.config.vocabSize);
-    else if (!model.tokenizer)
+    if (rawIds === undefined && !model.tokenizer)
       throw new UsageError(`model ${model.id} has no tokenizer: give token ids with --ids\n\n${usage}`);
-    else ids = model.tokenizer.encode(prompt as string);
-    if (ids.length === 0) throw new UsageError('the prompt has no tokens');
-    if (ids.length > model.config.maxPositions)
-      throw new UsageError(`${ids.length} tokens exceed the model's ${model.config.maxPositions} positions`);
+    const given = rawIds !== undefined ? parseIds(rawIds, model.config.vocabSize) : (prompt as string);
+    let ids: number[];
+    try {
+      ids = traceIds(model, given);
+    } catch (error) {
+      if (error instanceof TraceError) throw new UsageError(error.message);
+      throw error;
+    }
     const hooks = ((values.hooks as string | undefined) ?? '')
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean);
-    const trace = await traceModel(model, ids, hooks, threads);
+    const result = await trace(model, ids, { hooks, ...(threads !== undefined && { threads }) });
     const spec = values.target as string | undefined;
     const favoured =
       spec === undefined
@@ -189,9 +165,9 @@ export const traceCommand: Command = {
             k: favouredK,
             ...(threads !== undefined && { threads }),
           });
-    if (values.json) console.log(JSON.stringify(favoured ? { ...trace, ...favoured } : trace));
+    if (values.json) console.log(JSON.stringify(favoured ? { ...result, ...favoured } : result));
     else {
-      printTrace(model, trace, Math.min(top, model.config.vocabSize));
+      printTrace(model, result, Math.min(top, model.config.vocabSize), tokenStyle(values));
       if (favoured) printFavoured(model, ids, favoured);
     }
   },
