@@ -32,6 +32,19 @@ export const DEVELOPMENT_NEURONS: readonly [number, number][] = [
   [4, 150],
 ];
 
+/** "k of n, about T left", T from the mean time of the steps so far. */
+class Eta {
+  private done = -1;
+  private readonly started = performance.now();
+  constructor(private readonly total: number) {}
+  next(): string {
+    this.done++;
+    if (this.done === 0) return `1 of ${this.total}`;
+    const each = (performance.now() - this.started) / 1000 / this.done;
+    return `${this.done + 1} of ${this.total}, about ${Math.round(each * (this.total - this.done))} s left`;
+  }
+}
+
 /** The neurons of the quality-per-second comparison. */
 const SPEED_NEURONS: readonly [number, number][] = [
   [1, 17],
@@ -57,11 +70,12 @@ export const benchmark: Benchmark = {
       value,
       unit,
     });
+    const eta = new Eta(seeds.length * DEVELOPMENT_NEURONS.length);
     for (const seed of seeds) {
       const results: QualityResult[] = [];
       for (const [layer, neuron] of DEVELOPMENT_NEURONS) {
         const target = `blocks.${layer}.mlp.hook_post[${neuron}]`;
-        process.stderr.write(`quality: ${target} seed ${seed}…`);
+        process.stderr.write(`quality: ${target} seed ${seed} (${eta.next()})…`);
         const r = await measureQuality({
           model,
           modelSha256,

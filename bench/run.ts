@@ -29,9 +29,17 @@ async function main(names: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  for (const name of names.length > 0 ? names : [...available.keys()]) {
+  const chosen = names.length > 0 ? names : [...available.keys()];
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  for (const [i, name] of chosen.entries()) {
+    // Progress on stderr, so that stdout stays JSON lines.
+    process.stderr.write(`bench ${name} (${i + 1} of ${chosen.length}), ${elapsed()} so far\n`);
     const results: AsyncIterable<Result> | Result[] = await (available.get(name) as Benchmark).run();
-    for await (const result of results) console.log(JSON.stringify(result));
+    for await (const result of results) {
+      console.log(JSON.stringify(result));
+      process.stderr.write(`  ${name} ${result.case} ${result.metric} (${elapsed()})\n`);
+    }
   }
 }
 

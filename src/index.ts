@@ -41,7 +41,9 @@ export {
   frontierPlot,
   plotCompare,
   plotFrontier,
+  runSeries,
   type FrontierMethod,
+  type FrontierSeries,
   type FrontierPlotOptions,
   type PlotRun,
 } from './report/frontier.ts';

@@ -1,6 +1,6 @@
 /**
- * The README's examples of the in-memory API (trace, plotFrontier, a custom target), run as written: each
- * snippet below is a README code block, executed as a module that imports the package by its name.
+ * The README's examples of the in-memory API (trace, plotFrontier, a custom target), run as written: each is
+ * read from a README code block and executed as a module that imports the package by its name.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,58 +9,6 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-
-/** README, "From TypeScript" under "Models": one forward pass with its hooks. */
-export const TRACE_SNIPPET = `import { loadModel, trace } from 'reverie';
-
-const model = await loadModel('karpathy/tinyllamas/stories260K');
-const { tokens, xent, logits_last, hooks } = await trace(model, 'Once upon a time', {
-  hooks: ['blocks.1.mlp.hook_post'],
-});
-console.log(tokens.map((t) => t.text)); // [ '<s>', ' Once', ' upon', ' a', ' time' ]
-console.log(xent.map((x) => x.toFixed(2))); // next-token cross-entropy: xent[t−1] = −log p(ids[t] | ids[<t])
-console.log(logits_last.length, hooks['blocks.1.mlp.hook_post']!.length); // 512 5: [position][feature]
-`;
-
-/** README, "Dreaming" / "From TypeScript": the frontier of two runs as a figure. */
-export const PLOT_FRONTIER_SNIPPET = `import { writeFileSync } from 'node:fs';
-import { dream, loadModel, plotFrontier, svgToPng } from 'reverie';
-
-const model = await loadModel('karpathy/tinyllamas/stories260K');
-const target = 'blocks.4.mlp.hook_post[0]';
-const runs = [];
-for (const seed of [1, 2]) {
-  const summary = await dream({ model, target, options: { iters: 20, seed } });
-  runs.push({ label: \`seed \${seed}\`, summary }); // or runs opened from the store (RunReader.open)
-}
-const svg = plotFrontier(runs); // a colour per run, the legend, the frontier across them as a line
-writeFileSync('frontier.svg', svg);
-writeFileSync('frontier.png', svgToPng(svg)); // 2× resolution
-console.log(\`wrote frontier.svg: \${runs.map((r) => \`\${r.label} \${r.summary.frontier.length} points\`).join(', ')}\`);
-`;
-
-/** README, "Targets": a target as a function of hooks. */
-export const CUSTOM_TARGET_SNIPPET = `import { customTarget, dream, loadModel } from 'reverie';
-import { mul, sub } from 'reverie/graph';
-
-const model = await loadModel('karpathy/tinyllamas/stories260K');
-const hook = 'blocks.4.mlp.hook_post';
-// Neuron 0 of block 4 at the last position, less half of neuron 5 there: one number per sequence [B].
-const contrast = customTarget({
-  name: 'n0-minus-half-n5',
-  hooks: [hook],
-  value: (views) => sub(views.feature(hook, 0), mul(views.feature(hook, 5), 0.5)),
-  model, // check the hook names now
-});
-const run = await dream({ model, target: contrast, options: { iters: 20, seed: 1 } });
-console.log(run.target, run.frontier.at(-1)); // custom:n0-minus-half-n5 {ids, target, xent, text}
-
-try {
-  customTarget({ name: 'typo', hooks: ['blocks.4.mlp.hook_psot'], value: (v) => v.feature(hook, 0), model });
-} catch (error) {
-  console.log(String(error)); // TargetSpecError: custom:typo: unknown hook "blocks.4.mlp.hook_psot"; did you mean "blocks.4.mlp.hook_post"?
-}
-`;
 
 /** tsx's loader, by URL: the snippets run in another working directory. */
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -93,6 +41,22 @@ function runSnippet(code: string, cwd = work): string {
     rmSync(file, { force: true });
   }
 }
+
+/** The README's ts code blocks: the snippets below are read from it, so that what it shows is what runs. */
+const README_BLOCKS = [...readFileSync('README.md', 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map(
+  (m) => m[1] as string,
+);
+const snippet = (marker: string): string => {
+  const found = README_BLOCKS.find((b) => b.includes(marker));
+  if (!found) throw new Error(`no README ts block holds ${marker}`);
+  return found;
+};
+/** "Models": one forward pass with its hooks. */
+const TRACE_SNIPPET = snippet('await trace(');
+/** "From TypeScript": the frontier of two runs as a figure. */
+const PLOT_FRONTIER_SNIPPET = snippet('plotFrontier(');
+/** "Targets": a target as a function of hooks. */
+const CUSTOM_TARGET_SNIPPET = snippet('customTarget({');
 
 describe('the README’s in-memory API', () => {
   it('traces a prompt: tokens, per-position cross-entropy, last logits and hooks, as reverie trace --json', () => {

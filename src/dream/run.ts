@@ -46,7 +46,8 @@ export interface DreamRequest {
   model: Model;
   /** sha256 of the model's weights, recorded in the run's header. */
   modelSha256?: string;
-  target: string;
+  /** A target spec (see TARGET_SYNTAX), or a Target object such as customTarget() builds. */
+  target: string | Target;
   options?: Partial<EpoOptions>;
   /**
    * Start every member from this prompt instead of random tokens; or, as token ids, slot i from prompt
@@ -105,6 +106,8 @@ export interface StoredRun {
 /** What a resumed run is asked: `iters` more iterations, within this call's limits (0: none). */
 export interface ResumeRequest extends Omit<DreamRequest, 'target' | 'options' | 'initial'> {
   from: StoredRun;
+  /** The run's target again where it is a function: a run records only a custom target's spec, custom:NAME. */
+  target?: Target;
   iters: number;
   /** Stop after this many seconds of this call. */
   timeLimit?: number;
@@ -128,7 +131,11 @@ export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
   });
   const { bos } = header;
   checkAgainstModel(options, request.model.config, bos);
-  const target = parseRunTarget(header.target, request.model, options, bos);
+  if (request.target && request.target.spec !== header.target)
+    throw new RunError(
+      `cannot resume: the run dreamed ${header.target}, the target given is ${request.target.spec}`,
+    );
+  const target = parseRunTarget(request.target ?? header.target, request.model, options, bos);
   // A prompt's first values are the ones the run went on using (a member's own, from the gradient program,
   // may differ from its fitness as a child in the last float32 bit): the first occurrence wins.
   const seen = new Map<string, { target: number; xent: number }>();
@@ -160,7 +167,12 @@ export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
 }
 
 /** A run's target, parsed against its sequences: the optimized tokens and the BOS, if any. */
-export function parseRunTarget(spec: string, model: Model, options: EpoOptions, bos: number | null): Target {
+export function parseRunTarget(
+  spec: string | Target,
+  model: Model,
+  options: EpoOptions,
+  bos: number | null,
+): Target {
   return parseTarget(spec, { model, seqLen: options.seqLen + (bos === null ? 0 : 1) });
 }
 

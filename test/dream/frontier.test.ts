@@ -112,6 +112,23 @@ describe('the penalty sweep over the upper convex hull', () => {
     expect(ties).toBeGreaterThan(10);
   });
 
+  it('keeps a point dominated by a rounding error, which the reference’s rounding may let win', () => {
+    const rng = new Rng(3);
+    for (const n of [2, 40, 2000]) {
+      const first = { target: 1, xent: 10 };
+      const later = { target: 1 + Number.EPSILON, xent: 10 }; // at λ = 20 both score −199 once rounded
+      const points = Array.from({ length: n }, () => ({
+        target: rng.uniform(-100, -50),
+        xent: rng.uniform(10, 20),
+      }));
+      points[0] = first;
+      points[Math.min(7, n - 1)] = later; // where the sample of a large set looks
+      const sweep = sweepFrontier(points);
+      expect(sweep).toEqual(referenceSweep(points));
+      expect(sweep).toContain(first);
+    }
+  });
+
   it('gives exactly the reference’s winners on points all on the hull, and on one line', () => {
     const curve = Array.from({ length: 300 }, (_, i) => ({ target: Math.sqrt(i + 1), xent: i / 10 }));
     expect(sweepFrontier(curve)).toEqual(referenceSweep(curve));

@@ -286,6 +286,15 @@ export const OPTIONS: readonly DreamOption[] = [
     resume: 'call',
   },
   {
+    name: 'plain',
+    kind: 'flag',
+    help: [
+      'prompts as plain text (default: token boundaries shown: every other token dim on a colour',
+      'terminal, else a | between tokens)',
+    ],
+    resume: 'call',
+  },
+  {
     name: 'json',
     kind: 'flag',
     help: 'print run.json at the end instead of the frontier table',

@@ -14,7 +14,7 @@ import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { compare, CompareError, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
 import { VersusDataset } from '../../report/quality.ts';
-import { ProgressView, promptText } from '../progress.ts';
+import { ProgressView, promptText, tokenStyle } from '../progress.ts';
 import {
   checkNewRun,
   epoOptions,
@@ -141,7 +141,7 @@ async function dreamInto(
       );
   } else checkNewRun(options, model);
   const versus = scan && VersusDataset.of(scan);
-  const view = new ProgressView(model, process.stderr, 10, versus);
+  const view = new ProgressView(model, process.stderr, 10, versus, tokenStyle(values, process.stderr));
   const sink = stored
     ? StoreSink.resume(db, stored.row.id)
     : StoreSink.create(db, {
@@ -194,7 +194,7 @@ async function dreamInto(
       printFrontier(
         summary,
         (l) => console.log(l),
-        (ids) => promptText(model, ids, 90),
+        (ids) => promptText(model, ids, 90, tokenStyle(values)),
       );
     if (scan) {
       // The paper's comparison, as `reverie compare --runs ID --scan SCAN` prints it (on stderr with
