@@ -173,4 +173,45 @@ describe('one EPO step', () => {
     expect(half).toBeGreaterThan(0.35);
     expect(half).toBeLessThan(0.65);
   });
+
+  it('makes crossovers: the parent’s tokens before a cut, another member’s from it on', async () => {
+    const { evaluator, state, options } = await start({ seed: 5, crossoverShare: 1, childrenPerMember: 20 });
+    const parents = state.population.map((m) => m.ids);
+    await stepEpo(state, evaluator, options);
+    const given = evaluator.fitnessCalls.flat();
+    expect(given.length).toBeGreaterThan(0);
+    for (const c of given) {
+      const j = parents.findIndex((p) => promptKey(p) === promptKey(c.parent));
+      const crossed = parents.some(
+        (other, o) =>
+          o !== j &&
+          [1, 2, 3, 4].some(
+            (cut) => promptKey(c.ids) === promptKey([...c.parent.slice(0, cut), ...other.slice(cut)]),
+          ),
+      );
+      expect(crossed).toBe(true);
+      expect(c.position).toBe(c.ids.findIndex((id, t) => id !== c.parent[t]));
+    }
+  });
+
+  it('makes shifts: a top-k token inserted (the last one dropped), or a token deleted (one appended)', async () => {
+    const { evaluator, state, options } = await start({ seed: 6, shiftShare: 1, childrenPerMember: 20 });
+    await stepEpo(state, evaluator, options);
+    const kinds = { insert: 0, delete: 0 };
+    for (const c of evaluator.fitnessCalls.flat()) {
+      const p = c.parent;
+      const inserted = [0, 1, 2, 3, 4].some(
+        (i) => promptKey(c.ids.filter((_, t) => t !== i)) === promptKey(p.slice(0, 4)),
+      );
+      const deleted = [0, 1, 2, 3, 4].some(
+        (i) => promptKey(c.ids.slice(0, 4)) === promptKey(p.filter((_, t) => t !== i)),
+      );
+      expect(inserted || deleted).toBe(true);
+      if (inserted) kinds.insert++;
+      if (deleted) kinds.delete++;
+      expect(c.position).toBe(c.ids.findIndex((id, t) => id !== p[t]));
+    }
+    expect(kinds.insert).toBeGreaterThan(0);
+    expect(kinds.delete).toBeGreaterThan(0);
+  });
 });
