@@ -78,7 +78,12 @@ describe('the README’s commands', () => {
   const tracked = execSync('git status --porcelain', { encoding: 'utf8' });
 
   it.each(commands().map((c) => [c.command, c] as const))('%s', (_, { command, section }) => {
-    const result = spawnSync('bash', ['-c', shell(command)], { cwd, env, encoding: 'utf8', timeout: 600_000 });
+    const result = spawnSync('bash', ['-c', shell(command)], {
+      cwd,
+      env,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     expect(result.status, `${command}\n${result.stderr}`).toBe(0);
     outputs.set(section, (outputs.get(section) ?? '') + result.stdout);
   });
