@@ -60,14 +60,17 @@ const env = {
 };
 delete (env as Record<string, string | undefined>).REVERIE_STORE; // ./reverie.db of the fresh folder
 
-/** The lines the README shows of a section's output: its plain ``` blocks after its sh block. */
+/** The lines the README shows of a section's output: its plain ``` blocks (after its sh block). */
 function shownOutput(section: string): string[] {
   const start = README.indexOf(`### ${section}`);
   const end = README.indexOf('\n## ', start + 1);
-  const text = README.slice(start, end < 0 ? undefined : end);
-  return [...text.matchAll(/```\n([\s\S]*?)```/g)].flatMap((m) =>
-    (m[1] as string).split('\n').filter((l) => l.trim() !== '' && l.trim() !== '…'),
-  );
+  const shown: string[] = [];
+  let fence: string | undefined;
+  for (const line of README.slice(start, end < 0 ? undefined : end).split('\n')) {
+    if (line.startsWith('```')) fence = fence === undefined ? line : undefined;
+    else if (fence === '```' && line.trim() !== '' && line.trim() !== '…') shown.push(line);
+  }
+  return shown;
 }
 
 /** Times differ from run to run; everything else must not. */
@@ -77,16 +80,20 @@ describe('the README’s commands', () => {
   const outputs = new Map<string, string>();
   const tracked = execSync('git status --porcelain', { encoding: 'utf8' });
 
-  it.each(commands().map((c) => [c.command, c] as const))('%s', (_, { command, section }) => {
-    const result = spawnSync('bash', ['-c', shell(command)], {
-      cwd,
-      env,
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
-    expect(result.status, `${command}\n${result.stderr}`).toBe(0);
-    outputs.set(section, (outputs.get(section) ?? '') + result.stdout);
-  });
+  it.each(commands().map((c) => [c.command, c] as const))(
+    '%s',
+    (_, { command, section }) => {
+      const result = spawnSync('bash', ['-c', shell(command)], {
+        cwd,
+        env,
+        encoding: 'utf8',
+        timeout: 600_000,
+      });
+      expect(result.status, `${command}\n${result.stderr}`).toBe(0);
+      outputs.set(section, (outputs.get(section) ?? '') + result.stdout);
+    },
+    600_000,
+  );
 
   it('print what the worked example shows', () => {
     const section = 'Worked example: a "thank you" neuron of stories260K';

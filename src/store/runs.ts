@@ -14,7 +14,8 @@ import { decodeCandidates, decodePopulation, encodeCandidates, encodePopulation 
 import { modelRow, now, type Db } from './database.ts';
 import { CorruptStoreError, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
 
-export type RunStatus = 'running' | 'stopped' | 'finished';
+/** As stored; a `running` run whose process is gone reads as `interrupted` (killed: resume it to go on). */
+export type RunStatus = 'running' | 'stopped' | 'finished' | 'interrupted';
 
 /** The process writing a run. */
 interface Owner {
@@ -84,19 +85,20 @@ function parseJson<T>(text: string, what: string): T {
 
 function rowOf(raw: RawRun): RunRow {
   const owner = raw.owner === null ? null : parseJson<Owner>(raw.owner, `run ${raw.id}'s owner`);
+  const writer = owner && alive(owner, raw.updated_at) ? { host: owner.host, pid: owner.pid } : null;
   return {
     id: raw.id,
     name: raw.name,
     model: { id: raw.model_name, sha256: raw.sha256 },
     target: raw.target,
-    status: raw.status,
+    status: raw.status === 'running' && !writer ? 'interrupted' : raw.status,
     createdAt: raw.created_at,
     updatedAt: raw.updated_at,
     iterations: raw.iterations,
     evaluations: raw.evaluations,
     seconds: raw.seconds,
     bestTarget: raw.best_target,
-    writer: owner && alive(owner, raw.updated_at) ? { host: owner.host, pid: owner.pid } : null,
+    writer,
   };
 }
 

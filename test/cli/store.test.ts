@@ -154,7 +154,7 @@ describe('reverie ls, show, export, import and rm', () => {
     const ls = await cli('ls', '--store', store, '--json');
     const runs = (JSON.parse(ls.stdout) as { runs: { name: string }[] }).runs.map((r) => r.name);
     expect(runs).toEqual(['whole', 'killed']);
-    expect((await cli('ls', '--store', store)).stdout).toMatch(/killed +finished +150 /);
+    expect((await cli('ls', '--store', store)).stdout).toMatch(/killed +(finished|interrupted) +150 /); // interrupted: killed after its last iteration;
     const shown = await cli('show', 'killed', '--store', store);
     expect(shown.stdout).toMatch(/^run 1 \(killed\): blocks\.4\.mlp\.hook_post\[0\]/);
     expect(shown.stdout).toContain('150 of 150 iterations');

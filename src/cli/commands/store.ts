@@ -48,11 +48,11 @@ export const lsCommand: Command = {
       console.log(`${path}: ${runs.length} run(s), ${scans.length} scan(s)`);
       if (runs.length > 0) {
         console.log(
-          `  ${'run'.padEnd(16)} ${'status'.padEnd(9)} ${'iters'.padStart(6)} ${'best'.padStart(8)}  model  target`,
+          `  ${'run'.padEnd(16)} ${'status'.padEnd(11)} ${'iters'.padStart(6)} ${'best'.padStart(8)}  model  target`,
         );
         for (const r of runs)
           console.log(
-            `  ${runLabel(r).padEnd(16)} ${(r.writer ? 'running' : r.status).padEnd(9)} ${String(r.iterations).padStart(6)} ` +
+            `  ${runLabel(r).padEnd(16)} ${r.status.padEnd(11)} ${String(r.iterations).padStart(6)} ` +
               `${(r.bestTarget?.toFixed(3) ?? '—').padStart(8)}  ${r.model.id}  ${r.target}`,
           );
       }
