@@ -15,7 +15,14 @@ export {
   type TargetViews,
 } from './objectives/target.ts';
 export { trace, TraceError, type Trace, type TraceOptions } from './models/trace.ts';
-export { dream, resumeDream, type DreamRequest, type RunSink, type StoredRun } from './dream/run.ts';
+export {
+  dream,
+  resumeDream,
+  type DreamRequest,
+  type DreamResult,
+  type RunSink,
+  type StoredRun,
+} from './dream/run.ts';
 export { MemorySink } from './dream/memory-sink.ts';
 export { DEFAULT_EPO_OPTIONS, PRESETS, type EpoOptions, type Preset } from './dream/options.ts';
 export { nondominatedFrontier, sweepFrontier } from './dream/frontier.ts';

@@ -78,7 +78,7 @@ const timeless = (text: string) => text.replace(/\d[\d.]* s\b/g, 'N s');
 
 describe('the README’s commands', () => {
   const outputs = new Map<string, string>();
-  const tracked = execSync('git status --porcelain', { encoding: 'utf8' });
+  const tracked = execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8' });
 
   it.each(commands().map((c) => [c.command, c] as const))(
     '%s',
@@ -104,6 +104,6 @@ describe('the README’s commands', () => {
   });
 
   it('write nothing into the repository', () => {
-    expect(execSync('git status --porcelain', { encoding: 'utf8' })).toBe(tracked);
+    expect(execSync('git status --porcelain --untracked-files=no', { encoding: 'utf8' })).toBe(tracked);
   });
 });

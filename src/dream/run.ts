@@ -79,8 +79,11 @@ export function sha256Files(paths: readonly string[]): string {
 const textOf = (model: Model, ids: readonly number[]): string =>
   model.tokenizer?.decode([...ids]) ?? ids.join(' ');
 
+/** A run's summary; where no sink was given, with every iteration of the call (nothing else is kept). */
+export type DreamResult = RunSummary & { history?: IterationRecord[] };
+
 /** Runs EPO (or GCG) for a model and target; what it records goes to `request.sink`. */
-export async function dream(request: DreamRequest): Promise<RunSummary> {
+export async function dream(request: DreamRequest): Promise<DreamResult> {
   const options = resolveOptions(request.options ?? {});
   const { model } = request;
   const bos = resolveBos(model, options);
@@ -116,7 +119,7 @@ export interface ResumeRequest extends Omit<DreamRequest, 'target' | 'options' |
 }
 
 /** Continues a stored run for `iters` more iterations; the result equals a run that never stopped. */
-export async function resumeDream(request: ResumeRequest): Promise<RunSummary> {
+export async function resumeDream(request: ResumeRequest): Promise<DreamResult> {
   const { header, checkpoint, history } = request.from;
   if (header.model.sha256 !== (request.modelSha256 ?? UNRECORDED))
     throw new RunError(
@@ -277,8 +280,9 @@ async function execute(
   bos: number | null,
   start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
   previous?: { checkpoint: Checkpoint; frontier: Candidate[] },
-): Promise<RunSummary> {
+): Promise<DreamResult> {
   const { model, sink } = request;
+  const kept: IterationRecord[] | undefined = sink ? undefined : [];
   const { evaluator, allowed, accept } = await openEvaluator(
     model,
     target,
@@ -311,6 +315,7 @@ async function execute(
       checkFinite(record, model);
       dropped += record.dropped;
       sink?.iteration(record, checkpointOf(state, elapsed(), dropped));
+      kept?.push(record);
       frontierPool.push(...record.candidates.slice(state.population.length));
       if (frontierPool.length > 4096)
         frontierPool.splice(0, frontierPool.length, ...nondominatedFrontier(frontierPool));
@@ -335,7 +340,7 @@ async function execute(
       frontier: nondominatedFrontier(frontierPool).map((c) => ({ ...scored(c), text: textOf(model, c.ids) })),
     };
     sink?.end?.(summary);
-    return summary;
+    return kept ? { ...summary, history: kept } : summary;
   } finally {
     await evaluator.dispose();
   }

@@ -88,6 +88,18 @@ describe('EPO on stories260K', () => {
     expect(resumed.frontier).toEqual(whole.summary.frontier);
   });
 
+  it('returns its history where no sink was given, and only then', async () => {
+    const alone = await dream({
+      model,
+      modelSha256: 'test',
+      target: NEURON,
+      options: { ...SMALL, iters: 3 },
+    });
+    const { history, sink } = await run({ options: { ...SMALL, iters: 3 } });
+    expect(untimed(alone.history!)).toEqual(untimed(history));
+    expect(sink.summary).not.toHaveProperty('history');
+  });
+
   it('runs GCG as a population of one with a fixed penalty', async () => {
     const { summary, history } = await run({ options: { ...SMALL, gcg: true, penalty: 0.5, iters: 10 } });
     expect(summary.population).toHaveLength(1);
