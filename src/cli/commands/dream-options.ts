@@ -220,7 +220,7 @@ export const OPTIONS: readonly DreamOption[] = [
     name: 'name',
     kind: 'text',
     arg: 'NAME',
-    help: "the new run's name in the store (ids are numbers; a name may stand for one)",
+    help: 'a name for the new run, usable wherever its id is (not a number alone)',
     resume: 'start',
   },
   {
