@@ -48,6 +48,7 @@ describe('reverie dream', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/iter 10\/10 .* evals\/s/);
     expect(result.stdout).toMatch(/^frontier of blocks\.4\.mlp\.hook_post\[0\]/);
+    expect(result.stdout).toMatch(/^ +-?\d+\.\d{3} +\d+\.\d{3} +".*" → ".+"$/m); // each prompt's next token
     const summary = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunSummary;
     expect(summary).toMatchObject({
       version: 1,

@@ -6,7 +6,8 @@ import type { Db } from '../../store/database.ts';
 import { checkExportDir, writeRunFolder } from '../../store/files.ts';
 import { runHistory, storedRun, StoreSink } from '../../store/runs.ts';
 import { cliScan, cliStore, modelSha256 } from '../runs.ts';
-import { dream, resumeDream, type DreamProgress } from '../../dream/run.ts';
+import { nextTokens } from '../../dream/next-token.ts';
+import { dream, parseRunTarget, resumeDream, type DreamProgress } from '../../dream/run.ts';
 import type { RunSummary } from '../../dream/records.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
@@ -60,17 +61,23 @@ function initialPrompts(values: Record<string, unknown>, seqLen: number): string
   return scan.examples.map((e) => e.ids);
 }
 
+/** The frontier as a table; with `next`, each prompt followed by the model's likeliest next token. */
 export function printFrontier(
   summary: RunSummary,
   write: (line: string) => void,
   text: (ids: number[]) => string,
+  next?: readonly string[],
 ): void {
   write(
     `frontier of ${summary.target} (${summary.evaluations} evaluations, ${summary.seconds.toFixed(1)} s):`,
   );
-  write(`  ${'target'.padStart(9)}  ${'xent'.padStart(6)}  prompt`);
-  for (const p of summary.frontier)
-    write(`  ${p.target.toFixed(3).padStart(9)}  ${p.xent.toFixed(3).padStart(6)}  ${text(p.ids)}`);
+  write(`  ${'target'.padStart(9)}  ${'xent'.padStart(6)}  prompt${next ? ' → next token' : ''}`);
+  summary.frontier.forEach((p, i) =>
+    write(
+      `  ${p.target.toFixed(3).padStart(9)}  ${p.xent.toFixed(3).padStart(6)}  ${text(p.ids)}` +
+        (next ? ` → ${JSON.stringify(next[i])}` : ''),
+    ),
+  );
 }
 
 type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
@@ -190,12 +197,17 @@ async function dreamInto(
       process.stderr.write(`wrote ${written.join(', ')}\n`);
     }
     if (values.json) console.log(JSON.stringify(summary, null, 2));
-    else
+    else {
+      const target = parseRunTarget(summary.target, model, summary.options, summary.bos);
+      const ids = summary.frontier.map((p) => p.ids);
+      const next = await nextTokens(model, target, ids, summary.bos, summary.options.threads);
       printFrontier(
         summary,
         (l) => console.log(l),
         (ids) => promptText(model, ids, 90, tokenStyle(values)),
+        next.map((id) => model.tokenizer?.decode([id]) ?? `#${id}`),
       );
+    }
     if (scan) {
       // The paper's comparison, as `reverie compare --runs ID --scan SCAN` prints it (on stderr with
       // --json, so that stdout stays the summary).
