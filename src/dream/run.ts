@@ -140,13 +140,15 @@ export async function resumeDream(request: ResumeRequest): Promise<DreamResult> 
     );
   const target = parseRunTarget(request.target ?? header.target, request.model, options, bos);
   // A prompt's first values are the ones the run went on using (a member's own, from the gradient program,
-  // may differ from its fitness as a child in the last float32 bit): the first occurrence wins.
+  // may differ from its fitness as a child in the last float32 bit): the first occurrence wins, and only it
+  // enters the frontier, as in the run that never stopped.
   const seen = new Map<string, { target: number; xent: number }>();
   const earlier: Candidate[] = [];
   for (const record of history)
     for (const c of record.candidates) {
       const key = promptKey(c.ids);
-      if (!seen.has(key)) seen.set(key, { target: c.target, xent: c.xent });
+      if (seen.has(key)) continue;
+      seen.set(key, { target: c.target, xent: c.xent });
       earlier.push(c);
     }
   return execute(
