@@ -2,11 +2,18 @@
  * Compact blobs for what a run stores per iteration: candidates (ids, target, xent) and the population of a
  * checkpoint (with its top-k tables). Layout, little-endian: a u32 count n and a u32 length L, then the ids
  * (n·L × u16 where every id fits, else u32, said by a leading u8 width), then per item its float64 fields.
- * Float64, not float32: a resume must see the values the run compared, bit for bit.
+ * Float64, not float32: a resume must see the values the run compared, bit for bit. Typed arrays are written
+ * in the host's byte order, little-endian on every platform ONNX Runtime ships for (checked on load).
  */
 import type { Candidate } from '../dream/epo.ts';
 import type { Checkpoint } from '../dream/records.ts';
-import { CorruptStoreError } from './errors.ts';
+import { CorruptStoreError, StoreError } from './errors.ts';
+
+/** The typed arrays below are read and written as little-endian bytes. */
+if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1)
+  throw new StoreError('the store codec needs a little-endian host, as ONNX Runtime does');
+
+const bytesOf = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 class Writer {
   private readonly parts: Buffer[] = [];
@@ -14,23 +21,16 @@ class Writer {
     this.parts.push(Buffer.from([v]));
   }
   u32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v);
-    this.parts.push(b);
+    this.parts.push(bytesOf(Uint32Array.of(v)));
   }
   ints(values: ArrayLike<number>): void {
-    const wide = Array.prototype.some.call(values, (v: number) => v > 0xffff);
+    let wide = false;
+    for (let i = 0; i < values.length; i++) if ((values[i] as number) > 0xffff) wide = true;
     this.u8(wide ? 4 : 2);
-    const b = Buffer.alloc(values.length * (wide ? 4 : 2));
-    for (let i = 0; i < values.length; i++)
-      if (wide) b.writeUInt32LE(values[i] as number, 4 * i);
-      else b.writeUInt16LE(values[i] as number, 2 * i);
-    this.parts.push(b);
+    this.parts.push(bytesOf(wide ? Uint32Array.from(values) : Uint16Array.from(values)));
   }
   f64s(values: readonly number[]): void {
-    const b = Buffer.alloc(values.length * 8);
-    values.forEach((v, i) => b.writeDoubleLE(v, 8 * i));
-    this.parts.push(b);
+    this.parts.push(bytesOf(Float64Array.from(values)));
   }
   done(): Buffer {
     return Buffer.concat(this.parts);
@@ -63,18 +63,19 @@ class Reader {
     const width = this.u8();
     if (width !== 2 && width !== 4)
       throw new CorruptStoreError(`${this.what}: token width ${width}, expected 2 or 4`);
-    this.need(count * width);
-    const out = new Int32Array(count);
-    for (let i = 0; i < count; i++)
-      out[i] = width === 4 ? this.b.readUInt32LE(this.at + 4 * i) : this.b.readUInt16LE(this.at + 2 * i);
-    this.at += count * width;
-    return out;
+    const bytes = this.take(count * width);
+    return Int32Array.from(width === 4 ? new Uint32Array(bytes) : new Uint16Array(bytes));
   }
   f64s(count: number): number[] {
-    this.need(count * 8);
-    const out = Array.from({ length: count }, (_, i) => this.b.readDoubleLE(this.at + 8 * i));
-    this.at += count * 8;
-    return out;
+    return Array.from(new Float64Array(this.take(count * 8)));
+  }
+  /** The next `bytes` bytes, copied into an aligned buffer of their own. */
+  private take(bytes: number): ArrayBuffer {
+    this.need(bytes);
+    const copy = new Uint8Array(bytes);
+    copy.set(this.b.subarray(this.at, this.at + bytes));
+    this.at += bytes;
+    return copy.buffer;
   }
   end(): void {
     if (this.at !== this.b.length)
