@@ -42,6 +42,17 @@ export { RunReader, type OpenedRun } from './store/open.ts';
 export { attribute } from './dream/attribution.ts';
 export { favouredSwaps } from './dream/favoured.ts';
 export { scanCorpus } from './data/scan.ts';
+export {
+  featureScanResult,
+  scanFeatures,
+  type DocumentExample,
+  type FeatureScanFeature,
+  type FeatureScanRequest,
+  type FeatureScanResult,
+  type ScanContext,
+} from './data/feature-scan.ts';
+export type { FeatureStats } from './data/feature-stats.ts';
+export { isFeatureSetSpec, parseFeatureSet, type FeatureSet } from './objectives/features.ts';
 export { measureQuality, timeToReference, type QualityResult } from './report/quality.ts';
 export {
   frontierHtml,

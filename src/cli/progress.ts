@@ -155,3 +155,11 @@ export class ProgressView {
     this.drawn = lines.length;
   }
 }
+
+/** A duration for a progress line: 42s, 3m05s, 1h02m. */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+}

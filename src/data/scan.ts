@@ -106,19 +106,18 @@ function encodeAtMost(tokenizer: Tokenizer, text: string, limit: number): number
   return tokenizer.encode(text, { bos: false }).slice(0, limit);
 }
 
-/**
- * Streams corpus files, tokenizes each document and scores every window of `window` consecutive tokens of a
- * document (BOS + window where the tokenizer adds a BOS, as a dream) with the fitness program, in batches; a
- * heap keeps the `top` distinct windows of highest activation. Memory holds one document and one batch.
- */
-export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
+/** What every scan checks before it starts: a tokenizer, a batch size, the BOS policy and a corpus. */
+export function scanBasics(request: Omit<ScanRequest, 'target'>): {
+  tokenizer: Tokenizer;
+  batchSize: number;
+  top: number;
+  bos: number | null;
+  prefix: number[];
+} {
   const { model } = request;
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new ScanError(`model ${model.id} has no tokenizer to read a corpus with`);
-  const window = request.window ?? DEFAULT_SCAN_OPTIONS.window;
-  const top = request.top ?? DEFAULT_SCAN_OPTIONS.top;
   const batchSize = request.batchSize ?? DEFAULT_SCAN_OPTIONS.batchSize;
-  if (!Number.isInteger(window) || window < 1) throw new ScanError(`window must be ≥ 1 token, got ${window}`);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ScanError(`batch size must be ≥ 1, got ${batchSize}`);
   let bos: number | null = null;
@@ -126,13 +125,166 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
     if (tokenizer.bosId === undefined) throw new ScanError(`model ${model.id} has no BOS token`);
     bos = tokenizer.bosId;
   }
-  const prefix = bos === null ? [] : [bos];
+  if (request.corpus.length === 0) throw new ScanError('no corpus file given');
+  return {
+    tokenizer,
+    batchSize,
+    top: request.top ?? DEFAULT_SCAN_OPTIONS.top,
+    bos,
+    prefix: bos === null ? [] : [bos],
+  };
+}
+
+/** The window length of a scan in window mode (BOS + window), checked against the model. */
+export function windowLength(model: Model, window: number, prefix: readonly number[]): number {
+  if (!Number.isInteger(window) || window < 1) throw new ScanError(`window must be ≥ 1 token, got ${window}`);
   const length = window + prefix.length;
   if (length > model.config.maxPositions)
     throw new ScanError(`a window of ${length} tokens exceeds the model's ${model.config.maxPositions}`);
-  if (request.corpus.length === 0) throw new ScanError('no corpus file given');
-  const sizes = request.corpus.map(corpusSize);
-  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  return length;
+}
+
+/** A document of the corpus, tokenized (without BOS), and where it is. */
+export interface CorpusDocumentIds {
+  file: string;
+  /** Its index in the file. */
+  document: number;
+  ids: number[];
+}
+
+/**
+ * One pass over a scan's corpus: streams the files' documents, tokenized up to the token limit, and keeps
+ * the counts that progress reports (the consumer adds its windows and its best activation).
+ */
+export class CorpusPass {
+  private started = performance.now();
+  tokensScanned = 0;
+  documents = 0;
+  windows = 0;
+  best: number | undefined;
+  private file = '';
+  private bytesBefore = 0;
+  private bytesRead = 0;
+  private readonly sizes: number[];
+  private readonly totalBytes: number;
+
+  constructor(
+    private readonly request: Pick<ScanRequest, 'corpus' | 'maxTokens' | 'format' | 'onProgress'>,
+    private readonly tokenizer: Tokenizer,
+  ) {
+    this.sizes = request.corpus.map(corpusSize);
+    this.totalBytes = this.sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** Starts the clock (again): a scan's seconds count from when its program is ready. */
+  startClock(): void {
+    this.started = performance.now();
+  }
+
+  get seconds(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  /** Offers an activation for `best`. */
+  offer(activation: number): void {
+    if (this.best === undefined || activation > this.best) this.best = activation;
+  }
+
+  progress(): void {
+    const { maxTokens, onProgress } = this.request;
+    onProgress?.({
+      file: this.file,
+      bytesRead: this.bytesBefore + this.bytesRead,
+      totalBytes: this.totalBytes,
+      tokensScanned: this.tokensScanned,
+      ...(maxTokens !== undefined && { maxTokens }),
+      windows: this.windows,
+      seconds: this.seconds,
+      best: this.best,
+    });
+  }
+
+  /** The documents, each tokenized; it stops after the document that reaches the token limit. */
+  async *read(): AsyncGenerator<CorpusDocumentIds> {
+    const limit = this.request.maxTokens ?? Infinity;
+    for (const [f, path] of this.request.corpus.entries()) {
+      this.file = path;
+      this.bytesRead = 0;
+      let document = 0;
+      for await (const doc of readDocuments(path, this.request.format)) {
+        this.bytesRead = doc.bytesRead;
+        const ids = encodeAtMost(this.tokenizer, doc.text, limit - this.tokensScanned);
+        this.tokensScanned += ids.length;
+        yield { file: path, document, ids };
+        document++;
+        this.documents++;
+        if (this.tokensScanned >= limit) return;
+      }
+      this.bytesBefore += this.sizes[f] as number;
+      this.bytesRead = 0;
+    }
+  }
+}
+
+/** A window of a document, waiting for its batch. */
+export interface PendingWindow {
+  /** The window's tokens, without the BOS. */
+  ids: number[];
+  /** Arrival order, the tie-break. */
+  order: number;
+  source: ScanExample['source'];
+}
+
+/** Every window of `window` consecutive tokens of every document, in batches of `batchSize` (the last may be short). */
+export async function* windowBatches(
+  pass: CorpusPass,
+  window: number,
+  batchSize: number,
+): AsyncGenerator<PendingWindow[]> {
+  let pending: PendingWindow[] = [];
+  let order = 0;
+  for await (const { file, document, ids } of pass.read()) {
+    for (let start = 0; start + window <= ids.length; start++) {
+      pending.push({
+        ids: ids.slice(start, start + window),
+        order: order++,
+        source: { file, document, token: start },
+      });
+      if (pending.length >= batchSize) {
+        yield pending;
+        pending = [];
+      }
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
+
+/** The program's int64 input [n, length] for a batch of token rows, each after `prefix` and right-padded with `pad`. */
+export function batchInput(
+  rows: readonly (readonly number[])[],
+  prefix: readonly number[],
+  length: number,
+  pad = 0,
+): { dtype: 'int64'; shape: number[]; data: BigInt64Array } {
+  const data = new BigInt64Array(rows.length * length).fill(BigInt(pad));
+  rows.forEach((ids, b) => {
+    prefix.forEach((id, t) => (data[b * length + t] = BigInt(id)));
+    ids.forEach((id, t) => (data[b * length + prefix.length + t] = BigInt(id)));
+  });
+  return { dtype: 'int64', shape: [rows.length, length], data };
+}
+
+/**
+ * Streams corpus files, tokenizes each document and scores every window of `window` consecutive tokens of a
+ * document (BOS + window where the tokenizer adds a BOS, as a dream) with the fitness program, in batches; a
+ * heap keeps the `top` distinct windows of highest activation. Memory holds one document and one batch.
+ */
+export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
+  const { model } = request;
+  const { tokenizer, batchSize, top, bos, prefix } = scanBasics(request);
+  const window = request.window ?? DEFAULT_SCAN_OPTIONS.window;
+  const length = windowLength(model, window, prefix);
+  const pass = new CorpusPass(request, tokenizer);
 
   const target = parseTarget(request.target, {
     model,
@@ -144,89 +296,40 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
   });
 
   const heap = new TopK<Scored>(top, better, (s) => promptKey(s.ids));
-  const started = performance.now();
-  let tokensScanned = 0;
-  let windows = 0;
-  let documents = 0;
-  let bytesBefore = 0;
-  let pending: Omit<Scored, 'activation' | 'xent'>[] = [];
-  let file = '';
-  let bytesRead = 0;
-  let best: number | undefined;
-
-  const progress = () =>
-    request.onProgress?.({
-      file,
-      bytesRead: bytesBefore + bytesRead,
-      totalBytes,
-      tokensScanned,
-      ...(request.maxTokens !== undefined && { maxTokens: request.maxTokens }),
-      windows,
-      seconds: (performance.now() - started) / 1000,
-      best,
-    });
-
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    const data = new BigInt64Array(batch.length * length);
-    batch.forEach((w, b) => {
-      prefix.forEach((id, t) => (data[b * length + t] = BigInt(id)));
-      w.ids.forEach((id, t) => (data[b * length + prefix.length + t] = BigInt(id)));
-    });
-    const out = await session.run({ ids: { dtype: 'int64', shape: [batch.length, length], data } });
-    const activation = out.target?.data as Float32Array;
-    const xent = out.xent?.data as Float32Array;
-    batch.forEach((w, b) => {
-      const a = activation[b] as number;
-      heap.push({ ...w, activation: a, xent: xent[b] as number });
-      if (best === undefined || a > best) best = a;
-    });
-    windows += batch.length;
-    progress();
-  };
-
+  pass.startClock();
   try {
-    const limit = request.maxTokens ?? Infinity;
-    files: for (const [f, path] of request.corpus.entries()) {
-      file = path;
-      bytesRead = 0;
-      let document = 0;
-      for await (const doc of readDocuments(path, request.format)) {
-        bytesRead = doc.bytesRead;
-        const ids = encodeAtMost(tokenizer, doc.text, limit - tokensScanned);
-        tokensScanned += ids.length;
-        for (let start = 0; start + window <= ids.length; start++) {
-          pending.push({
-            ids: ids.slice(start, start + window),
-            order: windows + pending.length,
-            source: { file: path, document, token: start },
-          });
-          if (pending.length >= batchSize) await flush();
-        }
-        document++;
-        documents++;
-        if (tokensScanned >= limit) break files;
-      }
-      bytesBefore += sizes[f] as number;
-      bytesRead = 0;
+    for await (const batch of windowBatches(pass, window, batchSize)) {
+      const out = await session.run({
+        ids: batchInput(
+          batch.map((w) => w.ids),
+          prefix,
+          length,
+        ),
+      });
+      const activation = out.target?.data as Float32Array;
+      const xent = out.xent?.data as Float32Array;
+      batch.forEach((w, b) => {
+        const a = activation[b] as number;
+        heap.push({ ...w, activation: a, xent: xent[b] as number });
+        pass.offer(a);
+      });
+      pass.windows += batch.length;
+      pass.progress();
     }
-    await flush();
   } finally {
     await session.dispose();
   }
-  progress();
+  pass.progress();
   return {
     model: model.id,
     target: target.spec,
     window,
     bos,
     corpus: [...request.corpus],
-    documents,
-    tokensScanned,
-    windows,
-    seconds: (performance.now() - started) / 1000,
+    documents: pass.documents,
+    tokensScanned: pass.tokensScanned,
+    windows: pass.windows,
+    seconds: pass.seconds,
     examples: heap.sorted().map(({ ids, activation, xent, source }) => ({
       text: tokenizer.decode(ids),
       ids,

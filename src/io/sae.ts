@@ -27,11 +27,31 @@ interface SaeConfig {
   applyBDecToInput: boolean;
 }
 
+/** Several features' encoders of a SAELens SAE: pre-activations = (x − b_dec·[apply]) · W + b, [.., n]. */
+export interface SaeFeatures {
+  /** The TransformerLens hook the SAE reads (cfg.json `hook_name`). */
+  hook: string;
+  dIn: number;
+  dSae: number;
+  /** The features read, in order. */
+  indices: number[];
+  /** W_enc[:, indices], [d_in, n] row-major. */
+  encoder: Float32Array;
+  /** b_enc[indices], [n]. */
+  bias: Float32Array;
+  /** b_dec, subtracted from the input first when cfg.json's `apply_b_dec_to_input` is true. */
+  inputShift?: Float32Array;
+}
+
 /**
- * Reads feature `feature` of a SAELens SAE folder (`cfg.json` + `sae_weights.safetensors`, tensors W_enc
- * [d_in, d_sae], b_enc [d_sae], b_dec [d_in]). Only its encoder column is kept.
+ * Reads features `indices` of a SAELens SAE folder (`cfg.json` + `sae_weights.safetensors`, tensors W_enc
+ * [d_in, d_sae], b_enc [d_sae], b_dec [d_in]): only their encoder columns are kept. `indices` is a list,
+ * 'all', or a function that picks them from d_sae once the file tells it.
  */
-export function readSaeFeature(dir: string, feature: number): SaeFeature {
+export function readSaeFeatures(
+  dir: string,
+  indices: readonly number[] | 'all' | ((dSae: number) => readonly number[]),
+): SaeFeatures {
   const cfgPath = join(dir, 'cfg.json');
   const weightsPath = join(dir, 'sae_weights.safetensors');
   for (const path of [cfgPath, weightsPath])
@@ -52,19 +72,34 @@ export function readSaeFeature(dir: string, feature: number): SaeFeature {
   };
   const wEnc = take('W_enc', [cfg.dIn, cfg.dSae]);
   const [dIn, dSae] = wEnc.shape as [number, number];
-  if (!Number.isInteger(feature) || feature < 0 || feature >= dSae)
-    throw new ConfigError(dir, 'feature', `an index in 0..${dSae - 1}`, feature);
+  const picked =
+    indices === 'all'
+      ? Array.from({ length: dSae }, (_, i) => i)
+      : [...(typeof indices === 'function' ? indices(dSae) : indices)];
+  for (const feature of picked)
+    if (!Number.isInteger(feature) || feature < 0 || feature >= dSae)
+      throw new ConfigError(dir, 'feature', `an index in 0..${dSae - 1}`, feature);
   const bEnc = take('b_enc', [dSae]);
-  const encoder = Float32Array.from({ length: dIn }, (_, i) => wEnc.data[i * dSae + feature] as number);
+  const n = picked.length;
+  const encoder = new Float32Array(dIn * n);
+  for (let i = 0; i < dIn; i++)
+    for (let j = 0; j < n; j++) encoder[i * n + j] = wEnc.data[i * dSae + (picked[j] as number)] as number;
   const shift = cfg.applyBDecToInput ? take('b_dec', [dIn]).data : undefined;
   return {
     hook: cfg.hook,
     dIn,
     dSae,
+    indices: picked,
     encoder,
-    bias: bEnc.data[feature] as number,
+    bias: Float32Array.from(picked, (f) => bEnc.data[f] as number),
     ...(shift && { inputShift: Float32Array.from(shift) }),
   };
+}
+
+/** Feature `feature` of a SAELens SAE folder (see readSaeFeatures): its encoder column and bias. */
+export function readSaeFeature(dir: string, feature: number): SaeFeature {
+  const { hook, dIn, dSae, encoder, bias, inputShift } = readSaeFeatures(dir, [feature]);
+  return { hook, dIn, dSae, encoder, bias: bias[0] as number, ...(inputShift && { inputShift }) };
 }
 
 function readSaeConfig(path: string): SaeConfig {

@@ -219,7 +219,8 @@ function parseSpec(text: string, context: TargetContext): Target {
   throw new TargetSpecError(`cannot parse target "${text}"; expected one of:\n  ${TARGET_SYNTAX}`);
 }
 
-function hookOf(name: string, { model }: TargetContext, spec?: string): Hook {
+/** The hook `name` of the model (TargetSpecError naming the nearest valid one where it has none). */
+export function hookOf(name: string, { model }: TargetContext, spec?: string): Hook {
   try {
     return parseHook(name, model.hookSpec);
   } catch (error) {
@@ -227,7 +228,8 @@ function hookOf(name: string, { model }: TargetContext, spec?: string): Hook {
   }
 }
 
-function position(p: number, seqLen: number, spec: string): number {
+/** Position `p` of a spec (negative counts from the end) in 0..seqLen−1, or a TargetSpecError. */
+export function position(p: number, seqLen: number, spec: string): number {
   const at = p < 0 ? p + seqLen : p;
   if (!Number.isInteger(at) || at < 0 || at >= seqLen)
     throw new TargetSpecError(
@@ -237,12 +239,13 @@ function position(p: number, seqLen: number, spec: string): number {
 }
 
 /** x[:, at, :] → [B, F]. */
-function atPosition(x: Node, at: number): Node {
+export function atPosition(x: Node, at: number): Node {
   const [B, , F] = x.shape as [Dim, Dim, Dim];
   return reshape(slice(x, [1], [at], [at + 1]), [B, F]); // [B,F]
 }
 
-function hookValue({ hooks }: TargetInputs, name: string): Node {
+/** The value of hook `name` among the inputs (a GraphError where it was not given). */
+export function hookValue({ hooks }: TargetInputs, name: string): Node {
   const h = hooks[name];
   if (!h)
     throw new GraphError(

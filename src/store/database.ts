@@ -83,6 +83,50 @@ const MIGRATIONS: readonly string[] = [
     result TEXT NOT NULL
   );
   `,
+  // 2: multi-feature scans (one pass over a corpus, every feature of a set) and sweeps (a dream per feature).
+  `
+  CREATE TABLE feature_scans (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models (id),
+    target TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    meta TEXT NOT NULL
+  );
+  CREATE TABLE feature_scan_features (
+    feature_scan_id INTEGER NOT NULL REFERENCES feature_scans (id) ON DELETE CASCADE,
+    rank INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    top_activation REAL,
+    stats TEXT NOT NULL,
+    examples TEXT NOT NULL,
+    PRIMARY KEY (feature_scan_id, rank)
+  ) WITHOUT ROWID;
+  CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    name TEXT UNIQUE,
+    model_id INTEGER NOT NULL REFERENCES models (id),
+    target TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    feature_scan_id INTEGER REFERENCES feature_scans (id) ON DELETE SET NULL,
+    seconds REAL NOT NULL DEFAULT 0,
+    owner TEXT
+  );
+  CREATE TABLE sweep_features (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+    rank INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'dreamt', 'finished', 'failed')),
+    run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    attribution_id INTEGER REFERENCES attributions (id) ON DELETE SET NULL,
+    result TEXT,
+    error TEXT,
+    seconds REAL,
+    PRIMARY KEY (sweep_id, rank)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,8 +4,6 @@
  * loses at most the iteration in flight. One process writes a run at a time: it owns the run (`owner`:
  * host, pid and a token) until it ends; a run whose owner has died may be claimed again.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { IterationRecord } from '../dream/epo.ts';
 import { nondominatedFrontier } from '../dream/frontier.ts';
 import type { Checkpoint, FrontierPoint, RunHeader, RunSummary } from '../dream/records.ts';
@@ -13,16 +11,10 @@ import type { RunSink, StoredRun } from '../dream/run.ts';
 import { decodeCandidates, decodePopulation, encodeCandidates, encodePopulation } from './codec.ts';
 import { modelRow, now, type Db } from './database.ts';
 import { CorruptStoreError, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
+import { newOwner, parseJson, writerOf } from './owner.ts';
 
 /** As stored; a `running` run whose process is gone reads as `interrupted` (killed: resume it to go on). */
 export type RunStatus = 'running' | 'stopped' | 'finished' | 'interrupted';
-
-/** The process writing a run. */
-interface Owner {
-  host: string;
-  pid: number;
-  token: string;
-}
 
 /** A run as `reverie ls` lists it. */
 export interface RunRow {
@@ -62,30 +54,8 @@ interface RawRun {
 const SELECT_RUN = `SELECT runs.*, models.name AS model_name, models.sha256 FROM runs
   JOIN models ON models.id = runs.model_id`;
 
-/** A dead owner's run may be claimed: on this host, when its process is gone; elsewhere, after this long. */
-const FOREIGN_OWNER_TIMEOUT_MS = 10 * 60 * 1000;
-
-function alive(owner: Owner, updatedAt: string): boolean {
-  if (owner.host !== hostname()) return Date.now() - Date.parse(updatedAt) < FOREIGN_OWNER_TIMEOUT_MS;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new CorruptStoreError(`${what} is not valid JSON`);
-  }
-}
-
 function rowOf(raw: RawRun): RunRow {
-  const owner = raw.owner === null ? null : parseJson<Owner>(raw.owner, `run ${raw.id}'s owner`);
-  const writer = owner && alive(owner, raw.updated_at) ? { host: owner.host, pid: owner.pid } : null;
+  const writer = writerOf(raw.owner, raw.updated_at, `run ${raw.id}`);
   return {
     id: raw.id,
     name: raw.name,
@@ -244,8 +214,7 @@ const busy = (row: RunRow): RunBusyError =>
  * resuming, the run is claimed first (`StoreSink.resume`). `release()` gives the run up, whatever happened.
  */
 export class StoreSink implements RunSink {
-  private readonly owner: Owner = { host: hostname(), pid: process.pid, token: randomUUID() };
-  private readonly ownerJson = JSON.stringify(this.owner);
+  private readonly ownerJson = JSON.stringify(newOwner());
 
   private constructor(
     private readonly db: Db,

@@ -6,6 +6,7 @@ import { UsageError } from '../../src/cli/command.ts';
 import { scanCommand } from '../../src/cli/commands/scan.ts';
 import { traceCommand, type Trace } from '../../src/cli/commands/trace.ts';
 import { BinaryCorpusError, CorpusNotFoundError, EmptyCorpusError } from '../../src/data/corpus.ts';
+import type { DocumentExample, FeatureScanResult } from '../../src/data/feature-scan.ts';
 import type { ScanResult } from '../../src/data/scan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-scan-'));
@@ -100,5 +101,69 @@ describe('reverie scan', () => {
     await expect(
       run(scanCommand, { target: 'blocks.4.mlp.hook_post[0]', corpus: [corpus], top: '0' }),
     ).rejects.toThrow(/at least 1/);
+  });
+
+  it('scans a feature set in one pass: a line per feature, the result in the store and in --out', async () => {
+    const out = join(dir, 'features.json');
+    const { stdout, stderr } = await run(scanCommand, {
+      target: 'blocks.2.mlp.hook_post[0:3]',
+      corpus: [corpus],
+      top: '4',
+      window: '8',
+      out,
+    });
+    expect(stderr).toMatch(/feature scan \d+ in /);
+    const scan = JSON.parse(readFileSync(out, 'utf8')) as FeatureScanResult;
+    expect(scan).toMatchObject({
+      target: 'blocks.2.mlp.hook_post[0:3]',
+      context: 'window',
+      window: 8,
+      bos: 1,
+    });
+    expect(scan.features.map((f) => f.target)).toEqual([0, 1, 2].map((i) => `blocks.2.mlp.hook_post[${i}]`));
+    for (const f of scan.features) {
+      expect(f.examples).toHaveLength(4);
+      expect(f.stats.max).toBe(f.examples[0]!.activation);
+    }
+    expect(stdout).toContain('3 features of blocks.2.mlp.hook_post[0:3]');
+    expect(stdout.split('\n').filter((l) => /^ {2}[012] /.test(l))).toHaveLength(3);
+  });
+
+  it("scans documents with --context document, marking each example's max token", async () => {
+    const { stdout } = await run(scanCommand, {
+      target: 'blocks.2.mlp.hook_post[7]',
+      corpus: [corpus],
+      context: 'document',
+      ctx: '16',
+      top: '2',
+      json: true,
+    });
+    const scan = JSON.parse(stdout) as FeatureScanResult;
+    expect(scan).toMatchObject({ context: 'document', ctx: 16, target: 'blocks.2.mlp.hook_post[7]' });
+    const [top] = scan.features[0]!.examples as DocumentExample[];
+    expect(top!.activations[top!.at]).toBe(top!.activation);
+    const table = await run(scanCommand, {
+      target: 'blocks.2.mlp.hook_post[7]',
+      corpus: [corpus],
+      context: 'document',
+      top: '1',
+    });
+    expect(table.stdout).toMatch(/⟦.+⟧/);
+  });
+
+  it('names what --context and --ctx take', async () => {
+    const target = 'blocks.2.mlp.hook_post[*]';
+    await expect(run(scanCommand, { target, corpus: [corpus], context: 'page' })).rejects.toThrow(
+      /--context must be window or document, got "page"/,
+    );
+    await expect(run(scanCommand, { target, corpus: [corpus], ctx: '32' })).rejects.toThrow(
+      /--ctx is the chunk length of --context document/,
+    );
+    await expect(
+      run(scanCommand, { target, corpus: [corpus], context: 'document', ctx: 'x' }),
+    ).rejects.toThrow(/--ctx must be/);
+    await expect(
+      run(scanCommand, { target, corpus: [corpus], context: 'document', window: '8' }),
+    ).rejects.toThrow(UsageError);
   });
 });

@@ -318,9 +318,9 @@ export const OPTIONS: readonly DreamOption[] = [
 
 const flagText = (o: DreamOption) => `--${o.name}${o.arg ? ` ${o.arg}` : ''}`;
 
-export function optionLines(): string[] {
-  const width = Math.max(...OPTIONS.map((o) => flagText(o).length));
-  return OPTIONS.flatMap((o) => {
+export function optionLines(options: readonly DreamOption[] = OPTIONS): string[] {
+  const width = Math.max(...options.map((o) => flagText(o).length));
+  return options.flatMap((o) => {
     const fallback = o.default ?? (o.key && String(d[o.key]));
     const [first, ...more] = [o.help]
       .flat()

@@ -6,6 +6,9 @@ import { StoreError } from '../../store/errors.ts';
 import { checkExportDir, readRunFolder, writeRunFolder } from '../../store/files.ts';
 import { listScans } from '../../store/results.ts';
 import { importRun, listRuns, removeRun, type RunRow } from '../../store/runs.ts';
+import { listFeatureScans } from '../../store/feature-scans.ts';
+import { listSweeps, removeSweep, sweepRunIds } from '../../store/sweeps.ts';
+import { winsLine } from '../../report/sweep-table.ts';
 import { UsageError, type Command } from '../command.ts';
 import { cliRunReader, cliStore, STORE_HELP, STORE_OPTION } from '../runs.ts';
 
@@ -17,23 +20,25 @@ const one = (positionals: string[], usage: string, what = 'ID'): string => {
 
 const runLabel = (r: RunRow) => (r.name === null ? String(r.id) : `${r.id} ${r.name}`);
 
-const lsUsage = `Usage: reverie ls [--json] [--store PATH]
+const lsUsage = `Usage: reverie ls [--all] [--json] [--store PATH]
 
-Lists the store's runs (newest first: id and name, status, model, target, iterations, best target) and scans.
+Lists the store's runs (newest first: id and name, status, model, target, iterations, best target), scans,
+multi-feature scans and sweeps. A sweep's dreams are runs too; they are listed with --all.
 
 Options:
-      --json         print {runs, scans} as JSON
+      --all          list the sweeps' runs too
+      --json         print {runs, scans, featureScans, sweeps} as JSON (every run)
 ${STORE_HELP}`;
 
 export const lsCommand: Command = {
   name: 'ls',
-  summary: "list the store's runs and scans",
+  summary: "list the store's runs, scans and sweeps",
   usage: lsUsage,
-  options: { json: { type: 'boolean' }, ...STORE_OPTION },
+  options: { all: { type: 'boolean' }, json: { type: 'boolean' }, ...STORE_OPTION },
   async run(values) {
     const path = storePath(values.store as string | undefined);
     if (!existsSync(path)) {
-      if (values.json) console.log(JSON.stringify({ runs: [], scans: [] }));
+      if (values.json) console.log(JSON.stringify({ runs: [], scans: [], featureScans: [], sweeps: [] }));
       else console.log(`no store at ${path} yet: reverie dream makes one`);
       return;
     }
@@ -41,16 +46,24 @@ export const lsCommand: Command = {
     try {
       const runs = listRuns(db);
       const scans = listScans(db);
+      const featureScans = listFeatureScans(db);
+      const sweeps = listSweeps(db);
       if (values.json) {
-        console.log(JSON.stringify({ runs, scans }));
+        console.log(JSON.stringify({ runs, scans, featureScans, sweeps }));
         return;
       }
-      console.log(`${path}: ${runs.length} run(s), ${scans.length} scan(s)`);
-      if (runs.length > 0) {
+      const ofSweeps = sweepRunIds(db);
+      const shown = values.all ? runs : runs.filter((r) => !ofSweeps.has(r.id));
+      const hidden = runs.length - shown.length;
+      console.log(
+        `${path}: ${runs.length} run(s)${hidden > 0 ? ` (${hidden} of sweeps: --all lists them)` : ''}, ` +
+          `${scans.length + featureScans.length} scan(s), ${sweeps.length} sweep(s)`,
+      );
+      if (shown.length > 0) {
         console.log(
           `  ${'run'.padEnd(16)} ${'status'.padEnd(11)} ${'iters'.padStart(6)} ${'best'.padStart(8)}  model  target`,
         );
-        for (const r of runs)
+        for (const r of shown)
           console.log(
             `  ${runLabel(r).padEnd(16)} ${r.status.padEnd(11)} ${String(r.iterations).padStart(6)} ` +
               `${(r.bestTarget?.toFixed(3) ?? '—').padStart(8)}  ${r.model.id}  ${r.target}`,
@@ -59,6 +72,13 @@ export const lsCommand: Command = {
       for (const s of scans)
         console.log(
           `  scan ${s.id}: ${s.target} on ${s.model}, ${s.examples} examples, top ${s.topActivation?.toFixed(3) ?? '—'}`,
+        );
+      for (const s of featureScans)
+        console.log(`  feature scan ${s.id}: ${s.target} on ${s.model}, ${s.features} features, ${s.context} context`);
+      for (const s of sweeps)
+        console.log(
+          `  sweep ${s.name === null ? s.id : `${s.id} ${s.name}`}: ${s.spec.target} on ${s.spec.model.id}, ` +
+            `${s.status}, ${winsLine(s)} (reverie sweep --show ${s.id})`,
         );
     } finally {
       db.close();
@@ -109,23 +129,31 @@ export const showCommand: Command = {
 };
 
 const rmUsage = `Usage: reverie rm ID… [--store PATH]
+       reverie rm --sweep SWEEP… [--store PATH]
 
-Deletes runs (by id or name) and everything stored with them. A run being written is refused.
+Deletes runs (by id or name) and everything stored with them; with --sweep, sweeps with their scan, their
+dreams and attributions. A run or sweep being written is refused.
 
 Options:
+      --sweep        the IDs are sweeps
 ${STORE_HELP}`;
 
 export const rmCommand: Command = {
   name: 'rm',
-  summary: 'delete runs from the store',
+  summary: 'delete runs or sweeps from the store',
   usage: rmUsage,
   allowPositionals: true,
-  options: { ...STORE_OPTION },
+  options: { sweep: { type: 'boolean' }, ...STORE_OPTION },
   async run(values, positionals) {
-    if (positionals.length === 0) throw new UsageError(`name at least one run\n\n${rmUsage}`);
+    const what = values.sweep ? 'sweep' : 'run';
+    if (positionals.length === 0) throw new UsageError(`name at least one ${what}\n\n${rmUsage}`);
     const db = cliStore(values, false);
     try {
-      for (const ref of positionals) console.log(`removed run ${runLabel(removeRun(db, ref))}`);
+      for (const ref of positionals)
+        if (values.sweep) {
+          const row = removeSweep(db, ref);
+          console.log(`removed sweep ${row.name === null ? row.id : `${row.id} ${row.name}`} (${row.features} features)`);
+        } else console.log(`removed run ${runLabel(removeRun(db, ref))}`);
     } finally {
       db.close();
     }

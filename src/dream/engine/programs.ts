@@ -115,6 +115,14 @@ export function nextLogProbs(
   return sub(logit, squeeze(logSum, [2])); // [B,L]
 }
 
+/** Each sequence's mean next-token cross-entropy [B] over positions 1..T−1 of ids [B,T]: the fitness xent. */
+export function meanXent(result: BuildResult, ids: Node, vocab: number): Node {
+  const { normalized, unembed } = head(result);
+  const T = ids.shape[1] as number;
+  const logprobs = nextLogProbs(rows(normalized, 0, T - 1), rows(ids, 1, T), unembed, vocab); // [B,T−1]
+  return neg(reduceMean(logprobs, [1])); // [B]
+}
+
 /**
  * The fitness program: ids int64 [B,T] → target [B], xent [B] and the argmax of the last position's logits [B].
  * Logits are formed at positions 0..T−2 for the xent (a block of the vocabulary at a time) and at T−1 only
@@ -129,8 +137,7 @@ export function fitnessProgram(
   const result = model.build({ tokens: ids, hooks: target.hooks });
   const { normalized, unembed } = head(result);
   const last = unembed(rows(normalized, T - 1, T)); // [B,1,V]
-  const logprobs = nextLogProbs(rows(normalized, 0, T - 1), rows(ids, 1, T), unembed, model.config.vocabSize);
-  const xent = neg(reduceMean(logprobs, [1])); // [B]
+  const xent = meanXent(result, ids, model.config.vocabSize);
   const [B, , V] = last.shape as [Dim, Dim, Dim];
   return {
     target: targetValue(target, result, last, T),
