@@ -53,6 +53,27 @@ export {
 } from './data/feature-scan.ts';
 export type { FeatureStats } from './data/feature-stats.ts';
 export { isFeatureSetSpec, parseFeatureSet, type FeatureSet } from './objectives/features.ts';
+export { loadFeatureScan, listFeatureScans, saveFeatureScan } from './store/feature-scans.ts';
+export {
+  defaultJobs,
+  resumeSweep,
+  sweep,
+  SweepError,
+  type SweepProgress,
+  type SweepRequest,
+  type SweepResumeRequest,
+} from './sweep/sweep.ts';
+export {
+  findSweep,
+  listSweeps,
+  removeSweep,
+  sweepFeatures,
+  type SweepFeatureResult,
+  type SweepFeatureRow,
+  type SweepRow,
+  type SweepSpec,
+} from './store/sweeps.ts';
+export { sweepTable } from './report/sweep-table.ts';
 export { measureQuality, timeToReference, type QualityResult } from './report/quality.ts';
 export {
   frontierHtml,

@@ -179,6 +179,17 @@ describe('the npm package', () => {
     expect(generated.status).toBe(0);
     expect(generated.stdout.trim()).not.toBe('');
   });
+
+  it('sweeps with worker processes forked from the compiled package', () => {
+    const corpus = join(ROOT, '..', 'shared', 'corpora', 'tinystories', 'validation-head.txt');
+    const swept = inTmp(join('node_modules', '.bin', 'reverie'), [
+      ...['sweep', '--target', 'blocks.1.mlp.hook_post[0:2]', '--corpus', corpus, '--max-tokens', '500'],
+      ...['--top', '4', '--iters', '2', '--population', '2', '--children', '4', '--topk', '8', '--jobs', '2'],
+      ...['--store', join(tmp, 'sweep.db')],
+    ]);
+    expect(swept.status, swept.stderr).toBe(0);
+    expect(swept.stdout).toMatch(/^wins: \d of 2 features/m);
+  });
 });
 
 describe('npx reverie in the checkout', () => {

@@ -19,6 +19,7 @@ const store = join(dir, 'reverie.db');
 const CORPUS = '../shared/corpora/tinystories/validation-head.txt';
 const ITERS = 40;
 const SWEEP = [
+  'sweep',
   '--target',
   'blocks.2.mlp.hook_post[0:4]',
   '--corpus',
@@ -168,9 +169,9 @@ describe('reverie sweep', () => {
     const none = run(['sweep', '--corpus', CORPUS, '--store', store]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--target is required/);
-    const single = run(['sweep', '--target', 'blocks.2.mlp.hook_post[3]', '--corpus', CORPUS, '--store', store]);
-    expect(single.code).not.toBe(0);
-    expect(single.stderr).toMatch(/TargetSpecError/);
+    const logit = run(['sweep', '--target', 'logit:the', '--corpus', CORPUS, '--store', store]);
+    expect(logit.code).not.toBe(0);
+    expect(logit.stderr).toMatch(/TargetSpecError/);
     const resume = run(['sweep', '--resume', 'killed', '--iters', '5', '--store', store]);
     expect(resume.code).toBe(2);
     expect(resume.stderr).toMatch(/--resume killed goes on as the sweep was asked: drop --iters/);

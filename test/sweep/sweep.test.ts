@@ -11,6 +11,7 @@ import { sha256Files } from '../../src/dream/run.ts';
 import { resolveModel } from '../../src/io/resolve.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
+import { TargetSpecError } from '../../src/objectives/target.ts';
 import { median } from '../../src/report/stats.ts';
 import { openStore } from '../../src/store/database.ts';
 import { loadFeatureScanFeature } from '../../src/store/feature-scans.ts';
@@ -92,9 +93,9 @@ describe('sweep()', () => {
     }
   }, 300_000);
 
-  it('refuses a single feature or an empty corpus list by name', async () => {
+  it('refuses a target that is not a feature set, or an empty corpus list, by name', async () => {
     const base = { store, model, modelRef: MODEL, modelSha256, corpus: [CORPUS] };
-    await expect(sweep({ ...base, target: 'blocks.1.mlp.hook_post[5]' })).rejects.toThrow(/TargetSpecError|set/);
+    await expect(sweep({ ...base, target: 'logit:the' })).rejects.toThrow(TargetSpecError);
     await expect(sweep({ ...base, target: 'blocks.1.mlp.hook_post[0:2]', corpus: [] })).rejects.toThrow(SweepError);
   });
 

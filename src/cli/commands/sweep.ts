@@ -76,8 +76,7 @@ class SweepView {
       return;
     }
     if (p.done) {
-      const { rank, target, result, error } = p.done;
-      const label = `feature ${featureLabel(target)}`;
+      const { target, result, error } = p.done;
       const text = result
         ? result.bestDream
           ? `dream ${result.bestDream.activation.toFixed(3)} vs top example ${result.topExample.activation.toFixed(3)} ` +
@@ -85,7 +84,7 @@ class SweepView {
           : `no dream as fluent as the median example (top example ${result.topExample.activation.toFixed(3)})`
         : `failed: ${error}`;
       if (tty) this.stream.write('\r\x1b[2K');
-      this.stream.write(`${label} [${rank}]: ${text}\n`);
+      this.stream.write(`${target}: ${text}\n`);
       this.last = 0;
     }
     const now = performance.now();
