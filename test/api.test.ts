@@ -3,7 +3,7 @@
  * read from a README code block and executed as a module that imports the package by its name.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -57,6 +57,8 @@ const TRACE_SNIPPET = snippet('await trace(');
 const PLOT_FRONTIER_SNIPPET = snippet('plotFrontier(');
 /** "Targets": a target as a function of hooks. */
 const CUSTOM_TARGET_SNIPPET = snippet('customTarget({');
+/** "reverie sweep": a sweep from TypeScript, its table read back from the store. */
+const SWEEP_SNIPPET = snippet('await sweep(');
 
 describe('the README’s in-memory API', () => {
   it('traces a prompt: tokens, per-position cross-entropy, last logits and hooks, as reverie trace --json', () => {
@@ -75,6 +77,13 @@ describe('the README’s in-memory API', () => {
     expect(svg).toContain('nondominated frontier across runs');
     expect(readFileSync(join(work, 'frontier.png')).subarray(1, 4).toString()).toBe('PNG');
   });
+
+  it('sweeps two neurons on worker processes and prints their table from the store', () => {
+    copyFileSync('../shared/corpora/tinystories/validation-head.txt', join(work, 'tinystories.txt'));
+    const out = runSnippet(SWEEP_SNIPPET);
+    expect(out).toMatch(/^sweep \d+: blocks\.2\.mlp\.hook_post\[0:2\] on karpathy\/tinyllamas\/stories260K, finished/m);
+    expect(out).toMatch(/^wins: \d of 2 features/m);
+  }, 300_000);
 
   it('dreams on a custom target, and names a mistyped hook with the nearest valid one', () => {
     const out = runSnippet(CUSTOM_TARGET_SNIPPET);

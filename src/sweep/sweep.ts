@@ -11,7 +11,8 @@ import type { ScanProgress } from '../data/scan.ts';
 import { scanFeatures } from '../data/feature-scan.ts';
 import { defaultThreads } from '../dream/engine/evaluator.ts';
 import { checkAgainstModel, resolveOptions, type EpoOptions } from '../dream/options.ts';
-import { resolveBos } from '../dream/run.ts';
+import { resolveBos, sha256Files } from '../dream/run.ts';
+import { resolveModel } from '../io/resolve.ts';
 import type { Model } from '../models/model.ts';
 import { parseFeatureSet } from '../objectives/features.ts';
 import { openStore, type Db } from '../store/database.ts';
@@ -27,6 +28,9 @@ import {
 import { runPool, type PoolEvent } from './pool.ts';
 
 export const DEFAULT_SWEEP_OPTIONS = { top: 64, attributionK: 64 } as const;
+
+/** How often a running sweep brings its row up to date between features. */
+const HEARTBEAT_MS = 5000;
 
 /** A sweep that cannot run as asked. */
 export class SweepError extends Error {
@@ -66,9 +70,10 @@ export interface SweepCommon {
 
 export interface SweepRequest extends SweepCommon {
   model: Model;
-  /** The model as the workers load it (a path or hub id), and the sha256 of its weights. */
-  modelRef: string;
-  modelSha256: string;
+  /** The model as the workers load it, a path or hub id (default: model.id, as loadModel named it). */
+  modelRef?: string;
+  /** The sha256 of its weights (default: hashed from the files modelRef resolves to). */
+  modelSha256?: string;
   /** A feature set: `HOOK[*]`, `HOOK[a:b]`, `HOOK[i,j]`, `sae:DIR[…]` (see parseFeatureSet). */
   target: string;
   corpus: readonly string[];
@@ -101,8 +106,10 @@ export async function sweep(request: SweepRequest): Promise<SweepRow> {
   checkAgainstModel(resolved, model.config, bos);
   const set = parseFeatureSet(request.target, { model, seqLen: resolved.seqLen + (bos === null ? 0 : 1) });
   if (request.corpus.length === 0) throw new SweepError('a sweep needs at least one corpus file');
+  const ref = request.modelRef ?? model.id;
+  const sha256 = request.modelSha256 ?? sha256Files([(await resolveModel(ref)).files.weights]);
   const spec: SweepSpec = {
-    model: { id: existsSync(request.modelRef) ? resolve(request.modelRef) : request.modelRef, sha256: request.modelSha256 },
+    model: { id: existsSync(ref) ? resolve(ref) : ref, sha256 },
     target: set.spec,
     corpus: request.corpus.map((file) => resolve(file)),
     top: request.top ?? DEFAULT_SWEEP_OPTIONS.top,
@@ -157,6 +164,7 @@ async function go(db: Db, handle: SweepHandle, model: Model, request: SweepCommo
       .map((f) => f.rank);
     progress.startDreams();
     let stop = false;
+    let touched = performance.now();
     await runPool({
       ranks,
       sweepId: handle.id,
@@ -167,7 +175,11 @@ async function go(db: Db, handle: SweepHandle, model: Model, request: SweepCommo
       shouldStop: () => (stop ||= request.shouldStop?.() === true),
       onEvent: (event) => {
         if (event.type === 'failed') failFeature(db, handle.id, event.rank, event.error);
-        if (event.type !== 'ready') handle.touch();
+        // The sweep's seconds and heartbeat: as features end, and every few seconds between.
+        if (event.type !== 'progress' || performance.now() - touched > HEARTBEAT_MS) {
+          handle.touch();
+          touched = performance.now();
+        }
         progress.event(event);
       },
     });
