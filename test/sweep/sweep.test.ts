@@ -93,6 +93,30 @@ describe('sweep()', () => {
     }
   }, 300_000);
 
+  it('ends a dream at its time limit as done: the feature is finished, not left to resume', async () => {
+    const row = await sweep({
+      store,
+      model,
+      target: 'blocks.1.mlp.hook_post[7]',
+      corpus: [CORPUS],
+      maxTokens: 1000,
+      top: 4,
+      options: { iters: 100_000, timeLimit: 1, population: 4, childrenPerMember: 8, topk: 32 },
+      attributionK: 2,
+      jobs: 1,
+    });
+    expect(row).toMatchObject({ status: 'finished', finished: 1 });
+    const db = openStore(store, { create: false });
+    try {
+      const [feature] = sweepFeatures(db, row.id);
+      expect(feature?.result?.iterations).toBeGreaterThan(0);
+      expect(feature?.result?.iterations).toBeLessThan(100_000);
+      expect(findRun(db, feature?.runId as number).status).toBe('stopped');
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+
   it('refuses a target that is not a feature set, or an empty corpus list, by name', async () => {
     const base = { store, model, modelRef: MODEL, modelSha256, corpus: [CORPUS] };
     await expect(sweep({ ...base, target: 'logit:the' })).rejects.toThrow(TargetSpecError);
