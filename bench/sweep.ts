@@ -14,7 +14,9 @@ import { defaultJobs, sweep } from '../src/sweep/sweep.ts';
 import type { Benchmark, Result } from './harness.ts';
 import { BENCH_MODELS } from './models.ts';
 
-const CORPUS = fileURLToPath(new URL('../../shared/corpora/tinystories/validation-head.txt', import.meta.url));
+const CORPUS = fileURLToPath(
+  new URL('../../shared/corpora/tinystories/validation-head.txt', import.meta.url),
+);
 const MODEL = 'karpathy/tinyllamas/stories260K';
 const FEATURES = 8;
 
@@ -39,13 +41,20 @@ export const benchmark: Benchmark = {
         jobs,
         onProgress: (p) => (seconds = p.dreamSeconds || seconds),
       });
-      if (row.finished !== FEATURES) throw new Error(`the sweep finished ${row.finished} of ${FEATURES} features`);
+      if (row.finished !== FEATURES)
+        throw new Error(`the sweep finished ${row.finished} of ${FEATURES} features`);
       return (60 * FEATURES) / seconds;
     };
     try {
       const jobs = defaultJobs(model);
       const one = await rate(1);
-      yield { bench: 'sweep', case: 'stories260K jobs 1', metric: 'dreams_per_min', value: one, unit: 'dreams/min' };
+      yield {
+        bench: 'sweep',
+        case: 'stories260K jobs 1',
+        metric: 'dreams_per_min',
+        value: one,
+        unit: 'dreams/min',
+      };
       const many = await rate(jobs);
       yield {
         bench: 'sweep',
@@ -54,7 +63,13 @@ export const benchmark: Benchmark = {
         value: many,
         unit: 'dreams/min',
       };
-      yield { bench: 'sweep', case: `jobs ${jobs} over jobs 1`, metric: 'throughput_ratio', value: many / one, unit: '×' };
+      yield {
+        bench: 'sweep',
+        case: `jobs ${jobs} over jobs 1`,
+        metric: 'throughput_ratio',
+        value: many / one,
+        unit: '×',
+      };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

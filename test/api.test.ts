@@ -81,7 +81,9 @@ describe('the README’s in-memory API', () => {
   it('sweeps two neurons on worker processes and prints their table from the store', () => {
     copyFileSync('../shared/corpora/tinystories/validation-head.txt', join(work, 'tinystories.txt'));
     const out = runSnippet(SWEEP_SNIPPET);
-    expect(out).toMatch(/^sweep \d+: blocks\.2\.mlp\.hook_post\[0:2\] on karpathy\/tinyllamas\/stories260K, finished/m);
+    expect(out).toMatch(
+      /^sweep \d+: blocks\.2\.mlp\.hook_post\[0:2\] on karpathy\/tinyllamas\/stories260K, finished/m,
+    );
     expect(out).toMatch(/^wins: \d of 2 features/m);
   }, 300_000);
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -50,6 +50,7 @@ beforeAll(() => {
   const stage = join(tmp, 'stage');
   for (const entry of [
     'src',
+    'web',
     'bin',
     'README.md',
     'LICENSE',
@@ -97,6 +98,7 @@ describe('the npm package', () => {
     expect(packed).toContain('package/dist/index.js');
     expect(packed).toContain('package/dist/index.d.ts');
     expect(packed).toContain('package/dist/cli/main.js');
+    expect(packed).toContain('package/dist/web/app.js'); // the web bundle of reverie serve
     expect(packed.filter((f) => !/^package\/(dist|bin)\/|^package\/[^/]+$/.test(f))).toEqual([]);
     expect(packed.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
@@ -178,6 +180,39 @@ describe('the npm package', () => {
     const generated = inTmp(join('node_modules', '.bin', 'reverie'), ['generate', '--max-tokens', '3']);
     expect(generated.status).toBe(0);
     expect(generated.stdout.trim()).not.toBe('');
+  });
+
+  it('serves its web pages and their bundle from the compiled package', async () => {
+    const child = spawn(
+      join('node_modules', '.bin', 'reverie'),
+      ['serve', '--port', '0', '--store', join(tmp, 'serve.db')],
+      {
+        cwd: tmp,
+        env: { ...process.env, REVERIE_MODEL_PATH: MODELS, REVERIE_OFFLINE: '1', NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const url = await new Promise<string>((found, failed) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const match = /http:\/\/\S+/.exec(out);
+          if (match) found(match[0]);
+        });
+        child.on('exit', (code) => failed(new Error(`reverie serve exited with ${code}`)));
+      });
+      expect((await fetch(url)).status).toBe(200);
+      const bundle = await fetch(new URL('/static/app.js', url));
+      expect(bundle.status).toBe(200);
+      expect((await bundle.text()).length).toBeGreaterThan(10_000);
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((done) => child.on('exit', done));
+        child.kill('SIGINT');
+        await exited;
+      }
+    }
   });
 
   it('sweeps with worker processes forked from the compiled package', () => {

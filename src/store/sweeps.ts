@@ -191,8 +191,9 @@ export function sweepFeatures(db: Db, sweepId: number): SweepFeatureRow[] {
 
 /** One feature of a sweep. */
 export function sweepFeature(db: Db, sweepId: number, rank: number): SweepFeatureRow {
-  const raw = db.prepare('SELECT * FROM sweep_features WHERE sweep_id = ? AND rank = ?').get(sweepId, rank) as
-    RawFeature | undefined;
+  const raw = db
+    .prepare('SELECT * FROM sweep_features WHERE sweep_id = ? AND rank = ?')
+    .get(sweepId, rank) as RawFeature | undefined;
   if (!raw) throw new RunNotFoundError(`sweep ${sweepId} has no feature ${rank}`);
   return featureOf(sweepId, raw);
 }
@@ -202,12 +203,19 @@ export const featureRunName = (sweepId: number, rank: number): string => `sweep-
 
 /** Links a feature to its dream run as soon as the run exists (a resume continues that run). */
 export function setFeatureRun(db: Db, sweepId: number, rank: number, runId: number): void {
-  db.prepare('UPDATE sweep_features SET run_id = ? WHERE sweep_id = ? AND rank = ?').run(runId, sweepId, rank);
+  db.prepare('UPDATE sweep_features SET run_id = ? WHERE sweep_id = ? AND rank = ?').run(
+    runId,
+    sweepId,
+    rank,
+  );
 }
 
 /** Marks a feature's dream done (a resume goes on with its attribution, not with more iterations). */
 export function markDreamt(db: Db, sweepId: number, rank: number): void {
-  db.prepare(`UPDATE sweep_features SET status = 'dreamt' WHERE sweep_id = ? AND rank = ?`).run(sweepId, rank);
+  db.prepare(`UPDATE sweep_features SET status = 'dreamt' WHERE sweep_id = ? AND rank = ?`).run(
+    sweepId,
+    rank,
+  );
 }
 
 /**
@@ -365,10 +373,13 @@ export class SweepHandle {
   }
 
   private owned(sql: string, ...values: unknown[]): void {
-    const changed = this.db.prepare(`${sql} WHERE id = ? AND owner = ?`).run(...values, this.id, this.ownerJson)
-      .changes;
+    const changed = this.db
+      .prepare(`${sql} WHERE id = ? AND owner = ?`)
+      .run(...values, this.id, this.ownerJson).changes;
     if (changed === 0)
-      throw new SweepBusyError(`sweep ${this.id} in ${this.db.name} is no longer this process's: another took it over`);
+      throw new SweepBusyError(
+        `sweep ${this.id} in ${this.db.name} is no longer this process's: another took it over`,
+      );
   }
 }
 
@@ -382,7 +393,8 @@ export function removeSweep(db: Db, ref: string | number): SweepRow {
   db.transaction(() => {
     const features = sweepFeatures(db, row.id);
     db.prepare('DELETE FROM sweeps WHERE id = ?').run(row.id);
-    if (row.featureScanId !== null) db.prepare('DELETE FROM feature_scans WHERE id = ?').run(row.featureScanId);
+    if (row.featureScanId !== null)
+      db.prepare('DELETE FROM feature_scans WHERE id = ?').run(row.featureScanId);
     for (const f of features) {
       if (f.attributionId !== null) db.prepare('DELETE FROM attributions WHERE id = ?').run(f.attributionId);
       if (f.runId !== null) db.prepare('DELETE FROM runs WHERE id = ?').run(f.runId);

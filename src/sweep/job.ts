@@ -67,7 +67,8 @@ function runNamed(db: Db, name: string): number | null {
 /** The best candidate (highest activation) among those at xent ≤ maxXent, or undefined. */
 function bestFluent(candidates: Iterable<Candidate>, maxXent: number): Candidate | undefined {
   let best: Candidate | undefined;
-  for (const c of candidates) if (c.xent <= maxXent && (best === undefined || c.target > best.target)) best = c;
+  for (const c of candidates)
+    if (c.xent <= maxXent && (best === undefined || c.target > best.target)) best = c;
   return best;
 }
 
@@ -76,7 +77,10 @@ function bestFluent(candidates: Iterable<Candidate>, maxXent: number): Candidate
  * attribution, kept together. Returns the result; false where `shouldStop` cut the dream short (the feature
  * stays pending, its run resumable).
  */
-export async function runFeatureJob(job: FeatureJob, context: JobContext): Promise<SweepFeatureResult | false> {
+export async function runFeatureJob(
+  job: FeatureJob,
+  context: JobContext,
+): Promise<SweepFeatureResult | false> {
   const { db, model } = context;
   const started = performance.now();
   const sweep = findSweep(db, job.sweepId);
@@ -88,7 +92,10 @@ export async function runFeatureJob(job: FeatureJob, context: JobContext): Promi
   // The paper's bar, as VersusDataset sets it: the median xent of the top examples, and the top activation.
   const medianXent = median(examples.map((e) => e.xent));
   const top = examples.reduce((a, b) => (b.activation > a.activation ? b : a));
-  const options = { ...sweep.spec.options, ...(context.threads !== undefined && { threads: context.threads }) };
+  const options = {
+    ...sweep.spec.options,
+    ...(context.threads !== undefined && { threads: context.threads }),
+  };
   const resolved = resolveOptions(options);
   const common = {
     model,
@@ -134,7 +141,12 @@ export async function runFeatureJob(job: FeatureJob, context: JobContext): Promi
   };
   const fluent = bestFluent(candidates(), medianXent);
   const text = (ids: number[]) => model.tokenizer?.decode(ids) ?? ids.join(' ');
-  const prompt = (c: Candidate): SweepPrompt => ({ ids: c.ids, text: text(c.ids), activation: c.target, xent: c.xent });
+  const prompt = (c: Candidate): SweepPrompt => ({
+    ids: c.ids,
+    text: text(c.ids),
+    activation: c.target,
+    xent: c.xent,
+  });
   // The attribution of the best dream: the fluent one, else (none that fluent) the most activating.
   const attributed = fluent ?? bestFluent(candidates(), Infinity);
   const attribution =

@@ -57,7 +57,10 @@ export function runPool(request: PoolRequest): Promise<void> {
     };
     const workers = new Set<ChildProcess>();
     const start = (index: number) => {
-      const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(entry.path, [], {
+        execArgv: entry.execArgv,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       workers.add(child);
       live++;
       let current: number | undefined;
@@ -85,7 +88,12 @@ export function runPool(request: PoolRequest): Promise<void> {
         live--;
         if (current !== undefined) {
           const why = signal ? `signal ${signal}` : `code ${code}`;
-          request.onEvent({ type: 'failed', rank: current, error: `the worker process exited (${why})`, worker: index });
+          request.onEvent({
+            type: 'failed',
+            rank: current,
+            error: `the worker process exited (${why})`,
+            worker: index,
+          });
           if (!stopping && queue.length > 0) start(index);
         }
         if (live === 0) resolve();

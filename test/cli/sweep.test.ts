@@ -141,7 +141,9 @@ describe('reverie sweep', () => {
     const shown = run(['sweep', '--show', 'whole', '--store', store]);
     expect(shown.code, shown.stderr).toBe(0);
     const lines = shown.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^sweep \d+ \(whole\): blocks\.2\.mlp\.hook_post\[0:4\] on .*stories260K, finished/);
+    expect(lines[0]).toMatch(
+      /^sweep \d+ \(whole\): blocks\.2\.mlp\.hook_post\[0:4\] on .*stories260K, finished/,
+    );
     const features = read((db) => sweepFeatures(db, findSweep(db, 'whole').id));
     features.forEach((f, i) => {
       const line = lines[2 + i] as string;
@@ -156,7 +158,9 @@ describe('reverie sweep', () => {
 
     const ls = run(['ls', '--store', store]);
     expect(ls.stdout).toMatch(/8 run\(s\) \(8 of sweeps: --all lists them\)/);
-    expect(ls.stdout).toMatch(/sweep \d+ whole: blocks\.2\.mlp\.hook_post\[0:4\] on .*, finished, wins: \d+ of 4/);
+    expect(ls.stdout).toMatch(
+      /sweep \d+ whole: blocks\.2\.mlp\.hook_post\[0:4\] on .*, finished, wins: \d+ of 4/,
+    );
     expect(run(['ls', '--all', '--store', store]).stdout).toMatch(/sweep-\d+-3/);
 
     const rm = run(['rm', '--sweep', 'whole', '--store', store]);

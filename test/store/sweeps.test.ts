@@ -86,7 +86,11 @@ describe('sweeps in the store', () => {
     finishFeature(db, handle.id, 2, result(false), 2, () => null);
     const row = findSweep(db, handle.id);
     expect(row).toMatchObject({ finished: 2, wins: 1, failed: 0 });
-    expect(sweepFeatures(db, handle.id)[0]).toMatchObject({ status: 'finished', seconds: 1.5, result: result(true) });
+    expect(sweepFeatures(db, handle.id)[0]).toMatchObject({
+      status: 'finished',
+      seconds: 1.5,
+      result: result(true),
+    });
     expect(handle.end().status).toBe('stopped'); // one feature left
     expect(listSweeps(db).map((s) => s.id)).toEqual([handle.id]);
     db.close();
@@ -107,7 +111,9 @@ describe('sweeps in the store', () => {
     handle.attachScan(() =>
       Number(
         db
-          .prepare(`INSERT INTO feature_scans (model_id, target, created_at, meta) VALUES (?, 't', 'now', '{}')`)
+          .prepare(
+            `INSERT INTO feature_scans (model_id, target, created_at, meta) VALUES (?, 't', 'now', '{}')`,
+          )
           .run(model).lastInsertRowid,
       ),
     );
@@ -124,7 +130,9 @@ describe('sweeps in the store', () => {
     const path = join(dir, 'v1.db');
     openStore(path).close();
     const raw = new Database(path);
-    raw.exec('DROP TABLE sweep_features; DROP TABLE sweeps; DROP TABLE feature_scan_features; DROP TABLE feature_scans;');
+    raw.exec(
+      'DROP TABLE sweep_features; DROP TABLE sweeps; DROP TABLE feature_scan_features; DROP TABLE feature_scans;',
+    );
     raw.exec(`INSERT INTO models (name, sha256) VALUES ('m', 'x')`);
     raw.pragma('user_version = 1');
     raw.close();

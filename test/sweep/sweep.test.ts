@@ -120,7 +120,9 @@ describe('sweep()', () => {
   it('refuses a target that is not a feature set, or an empty corpus list, by name', async () => {
     const base = { store, model, modelRef: MODEL, modelSha256, corpus: [CORPUS] };
     await expect(sweep({ ...base, target: 'logit:the' })).rejects.toThrow(TargetSpecError);
-    await expect(sweep({ ...base, target: 'blocks.1.mlp.hook_post[0:2]', corpus: [] })).rejects.toThrow(SweepError);
+    await expect(sweep({ ...base, target: 'blocks.1.mlp.hook_post[0:2]', corpus: [] })).rejects.toThrow(
+      SweepError,
+    );
   });
 
   it('runs as many single-thread dreams as there are cores by default', () => {

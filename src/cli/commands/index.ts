@@ -5,6 +5,7 @@ import { dreamCommand } from './dream.ts';
 import { frontierCommand } from './frontier.ts';
 import { generateCommand } from './generate.ts';
 import { scanCommand } from './scan.ts';
+import { serveCommand } from './serve.ts';
 import { sweepCommand } from './sweep.ts';
 import { traceCommand } from './trace.ts';
 import { exportCommand, importCommand, lsCommand, rmCommand, showCommand } from './store.ts';
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   scanCommand,
   sweepCommand,
   compareCommand,
+  serveCommand,
   generateCommand,
   traceCommand,
   lsCommand,

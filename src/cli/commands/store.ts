@@ -74,7 +74,9 @@ export const lsCommand: Command = {
           `  scan ${s.id}: ${s.target} on ${s.model}, ${s.examples} examples, top ${s.topActivation?.toFixed(3) ?? '—'}`,
         );
       for (const s of featureScans)
-        console.log(`  feature scan ${s.id}: ${s.target} on ${s.model}, ${s.features} features, ${s.context} context`);
+        console.log(
+          `  feature scan ${s.id}: ${s.target} on ${s.model}, ${s.features} features, ${s.context} context`,
+        );
       for (const s of sweeps)
         console.log(
           `  sweep ${s.name === null ? s.id : `${s.id} ${s.name}`}: ${s.spec.target} on ${s.spec.model.id}, ` +
@@ -152,7 +154,9 @@ export const rmCommand: Command = {
       for (const ref of positionals)
         if (values.sweep) {
           const row = removeSweep(db, ref);
-          console.log(`removed sweep ${row.name === null ? row.id : `${row.id} ${row.name}`} (${row.features} features)`);
+          console.log(
+            `removed sweep ${row.name === null ? row.id : `${row.id} ${row.name}`} (${row.features} features)`,
+          );
         } else console.log(`removed run ${runLabel(removeRun(db, ref))}`);
     } finally {
       db.close();

@@ -5,12 +5,7 @@ import { loadModel } from '../../models/load.ts';
 import { featureLabel, sweepTable, winsLine } from '../../report/sweep-table.ts';
 import { storePath } from '../../store/database.ts';
 import { findSweep, sweepFeatures, type SweepRow } from '../../store/sweeps.ts';
-import {
-  DEFAULT_SWEEP_OPTIONS,
-  resumeSweep,
-  sweep,
-  type SweepProgress,
-} from '../../sweep/sweep.ts';
+import { DEFAULT_SWEEP_OPTIONS, resumeSweep, sweep, type SweepProgress } from '../../sweep/sweep.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption } from '../numbers.ts';
 import { duration } from '../progress.ts';
@@ -147,13 +142,21 @@ export const sweepCommand: Command = {
     if (values.show !== undefined) return show(values, values.show as string);
     const resume = values.resume as string | undefined;
     const jobs = values.jobs === undefined ? undefined : numberOption(values, 'jobs', 1, { usage, min: 1 });
-    const given = [...DREAM_OPTIONS.map((o) => o.name), 'model', 'target', 'corpus', 'top', 'max-tokens', 'name'];
+    const given = [
+      ...DREAM_OPTIONS.map((o) => o.name),
+      'model',
+      'target',
+      'corpus',
+      'top',
+      'max-tokens',
+      'name',
+    ];
     const store = storePath(values.store as string | undefined);
     let interrupted = false;
     const onSignal = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
-      process.stderr.write('\nstopping after the dreams\' current iterations (again to quit at once)…\n');
+      process.stderr.write("\nstopping after the dreams' current iterations (again to quit at once)…\n");
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -194,7 +197,9 @@ export const sweepCommand: Command = {
         const options = epoOptions(values, usage);
         const top = numberOption(values, 'top', DEFAULT_SWEEP_OPTIONS.top, { usage, min: 1 });
         const maxTokens =
-          values['max-tokens'] === undefined ? undefined : numberOption(values, 'max-tokens', 0, { usage, min: 1 });
+          values['max-tokens'] === undefined
+            ? undefined
+            : numberOption(values, 'max-tokens', 0, { usage, min: 1 });
         const modelRef = (values.model as string | undefined) ?? DEFAULT_MODEL;
         const model = await loadModel(modelRef);
         checkNewRun(options, model);
