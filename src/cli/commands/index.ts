@@ -7,6 +7,7 @@ import { generateCommand } from './generate.ts';
 import { scanCommand } from './scan.ts';
 import { serveCommand } from './serve.ts';
 import { sweepCommand } from './sweep.ts';
+import { thresholdCommand } from './threshold.ts';
 import { traceCommand } from './trace.ts';
 import { exportCommand, importCommand, lsCommand, rmCommand, showCommand } from './store.ts';
 
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   attributeCommand,
   scanCommand,
   sweepCommand,
+  thresholdCommand,
   compareCommand,
   serveCommand,
   generateCommand,
