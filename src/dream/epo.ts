@@ -87,11 +87,29 @@ export interface EpoState {
 
 const loss = (c: Candidate, penalty: number): number => -c.target + penalty * c.xent;
 
-function argminLoss(candidates: readonly Candidate[], penalty: number): number {
-  let best = 0;
-  for (let i = 1; i < candidates.length; i++)
-    if (loss(candidates[i] as Candidate, penalty) < loss(candidates[best] as Candidate, penalty)) best = i;
+function argminLoss(
+  candidates: readonly Candidate[],
+  penalty: number,
+  eligible = (_: number) => true,
+): number {
+  let best = -1;
+  for (let i = 0; i < candidates.length; i++)
+    if (
+      eligible(i) &&
+      (best < 0 || loss(candidates[i] as Candidate, penalty) < loss(candidates[best] as Candidate, penalty))
+    )
+      best = i;
   return best;
+}
+
+/**
+ * A slot's survivor under a perplexity filter (maxXent > 0): the argmin of the loss among the candidates within
+ * the filter; while none is (from random tokens EPO must first come down in xent), among all, as without one.
+ */
+function selectSurvivor(candidates: readonly Candidate[], penalty: number, maxXent: number): number {
+  const within =
+    maxXent > 0 ? argminLoss(candidates, penalty, (i) => (candidates[i] as Candidate).xent <= maxXent) : -1;
+  return within < 0 ? argminLoss(candidates, penalty) : within;
 }
 
 /** Draws the random initial prompts from the allowed tokens (one sequence per slot). */
@@ -227,7 +245,8 @@ export async function stepEpo(
   state.evaluations += unseen.length;
 
   // 5–6. Selection over parents ∪ children: slot i keeps argmin(−target + λ_i·xent), or on a restart
-  // every slot keeps argmin(−target + λ_r·xent) with λ_r ~ U[min, max].
+  // every slot keeps argmin(−target + λ_r·xent) with λ_r ~ U[min, max]; under a perplexity filter, among
+  // the candidates within it only (selectSurvivor).
   const candidates: Candidate[] = [
     ...population.map(({ ids, target, xent }) => ({ ids, target, xent })),
     ...children.map(({ ids }) => ({
@@ -239,7 +258,9 @@ export async function stepEpo(
   const restartPenalty = restart
     ? rng.uniform(options.restartPenaltyMin, options.restartPenaltyMax)
     : undefined;
-  const keep = population.map((m) => argminLoss(candidates, restartPenalty ?? m.penalty));
+  const keep = population.map((m) =>
+    selectSurvivor(candidates, restartPenalty ?? m.penalty, options.maxXent),
+  );
 
   // 7. Survivors keep their gradients (same prompt, same penalty); new members get new ones.
   const next: (Member | undefined)[] = keep.map((k, slot) => (k === slot ? population[slot] : undefined));

@@ -43,6 +43,11 @@ export interface EpoOptions {
   timeLimit: number;
   /** Stop after this many evaluated candidates (0: no limit). */
   maxEvaluations: number;
+  /**
+   * A perplexity filter (0: none): once some candidate is within it (xent ≤ maxXent), none above it enters the
+   * population; until then selection is as without it (from random tokens EPO must first come down in xent).
+   */
+  maxXent: number;
   /** Intra-op threads (default: one for tiny models, all cores otherwise; see defaultThreads). */
   threads?: number;
   /**
@@ -108,6 +113,7 @@ export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {
   roundTrip: false,
   timeLimit: 0,
   maxEvaluations: 0,
+  maxXent: 0,
   evaluation: 'auto',
 };
 
@@ -143,7 +149,7 @@ export function resolveOptions(partial: Partial<EpoOptions>, name: OptionName = 
   for (const key of ['iters', 'restartEvery', 'maxEvaluations', 'seed'] as const)
     if (!Number.isSafeInteger(options[key]) || options[key] < 0)
       throw new OptionsError(`${name(key)} must be a non-negative integer, got ${options[key]}`);
-  for (const key of ['timeLimit', 'penalty'] as const)
+  for (const key of ['timeLimit', 'penalty', 'maxXent'] as const)
     if (!(Number.isFinite(options[key]) && options[key] >= 0))
       throw new OptionsError(`${name(key)} must be a non-negative number, got ${options[key]}`);
   if (!['auto', 'full', 'incremental'].includes(options.evaluation))

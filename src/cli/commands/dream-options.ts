@@ -239,6 +239,16 @@ export const OPTIONS: readonly DreamOption[] = [
     resume: 'call',
   },
   {
+    name: 'max-xent',
+    kind: 'number',
+    arg: 'X',
+    key: 'maxXent',
+    help: [
+      'a perplexity filter: no candidate above xent X enters the population (reverie threshold',
+      'gives X from a corpus); the report names the best prompt within it (default: none)',
+    ],
+  },
+  {
     name: 'max-evaluations',
     kind: 'int',
     arg: 'N',

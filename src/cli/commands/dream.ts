@@ -80,6 +80,23 @@ export function printFrontier(
   );
 }
 
+/**
+ * Under a perplexity filter (--max-xent X), the best prompt within it: the frontier point of highest target at
+ * xent ≤ X (the frontier holds it, being the best target at each xent). Undefined without a filter.
+ */
+export function filterLine(summary: RunSummary): string | undefined {
+  const limit = summary.options.maxXent;
+  if (!(limit > 0)) return undefined;
+  const within = summary.frontier.filter((p) => p.xent <= limit);
+  const best = within.reduce<(typeof within)[number] | undefined>(
+    (a, p) => (a && a.target >= p.target ? a : p),
+    undefined,
+  );
+  return best
+    ? `best within the filter (xent ≤ ${limit}): target ${best.target.toFixed(3)}, xent ${best.xent.toFixed(3)}: ${JSON.stringify(best.text)}`
+    : `no candidate within the filter (xent ≤ ${limit}): every one evaluated is more perplexing`;
+}
+
 type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
 
 export const dreamCommand: Command = {
@@ -207,6 +224,8 @@ async function dreamInto(
         (ids) => promptText(model, ids, 90, tokenStyle(values)),
         next.map((id) => model.tokenizer?.decode([id]) ?? `#${id}`),
       );
+      const filter = filterLine(summary);
+      if (filter) console.log(filter);
     }
     if (scan) {
       // The paper's comparison, as `reverie compare --runs ID --scan SCAN` prints it (on stderr with
