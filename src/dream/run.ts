@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Model } from '../models/model.ts';
+import type { Runtime } from '../runtime/index.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
 import {
   initEpo,
@@ -63,18 +62,19 @@ export interface DreamRequest {
   profilePrefix?: string;
   /** Checked between iterations: true ends the run cleanly, everything recorded. */
   shouldStop?: () => boolean;
+  /**
+   * The ONNX Runtime the run's programs run on (default: onnxruntime-node in Node, onnxruntime-web in a
+   * browser). Not part of the run's record: the same seed gives the same history on the same runtime.
+   */
+  runtime?: Runtime;
 }
 
 export class RunError extends Error {
   override name = 'RunError';
 }
 
-/** sha256 of files, in order (a model's weights). */
-export function sha256Files(paths: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const path of paths) hash.update(readFileSync(path));
-  return hash.digest('hex');
-}
+/** sha256 of files, in order (a model's weights); it lives with the other file readers, in src/io. */
+export { sha256Files } from '../io/files.ts';
 
 const textOf = (model: Model, ids: readonly number[]): string =>
   model.tokenizer?.decode([...ids]) ?? ids.join(' ');
@@ -221,6 +221,7 @@ export async function openEvaluator(
   options: EpoOptions,
   bos: number | null,
   profilePrefix?: string,
+  runtime?: Runtime,
 ): Promise<{ evaluator: ModelEvaluator; allowed: number[]; accept?: AcceptChild }> {
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
   options.threads ??= defaultThreads(model.config);
@@ -234,6 +235,7 @@ export async function openEvaluator(
     argmax: false,
     likely: options.likelyShare > 0,
     ...(profilePrefix && { profilePrefix }),
+    ...(runtime && { runtime }),
   });
   options.topk = evaluator.topk;
   const tokenizer = model.tokenizer;
@@ -291,6 +293,7 @@ async function execute(
     options,
     bos,
     request.profilePrefix,
+    request.runtime,
   );
   const started = performance.now();
   const elapsed = () => (previous?.checkpoint.seconds ?? 0) + (performance.now() - started) / 1000;

@@ -1,4 +1,10 @@
-import { readFileSync, statSync, type Stats } from 'node:fs';
+/**
+ * Everything of src/io that reads the file system. The browser bundle (web/build.ts) replaces this module by
+ * its twin ./files.browser.ts, which has the same exports and no file system.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import type { ByteSource } from './bytes.ts';
 import { CorruptFileError, UnreadableFileError } from './errors.ts';
 
 const REASONS: Readonly<Record<string, string>> = {
@@ -65,4 +71,46 @@ function whereJsonBreaks(error: Error, text: string): string {
   if (!position) return '';
   const before = text.slice(0, Number(position[1])).split('\n');
   return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+}
+
+const CHUNK = 1 << 30;
+
+/** Reads lazily, so files larger than memory or than Node's 2 GiB readFile limit are fine. */
+export function fileBytes(path: string): ByteSource {
+  const { size } = regularFile(path);
+  return {
+    label: path,
+    size,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      const fd = open(path);
+      try {
+        let done = 0;
+        while (done < length) {
+          const n = readSync(fd, out, done, Math.min(CHUNK, length - done), offset + done);
+          if (n === 0)
+            throw new CorruptFileError(path, `ends at byte ${offset + done}, shorter than when opened`);
+          done += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return out;
+    },
+  };
+}
+
+function open(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+/** sha256 of files, in order (a model's weights). */
+export function sha256Files(paths: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const path of paths) hash.update(readFileBytes(path));
+  return hash.digest('hex');
 }

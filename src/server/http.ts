@@ -130,6 +130,21 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
 };
 
+/**
+ * Headers of /play and of the static files (its script, onnxruntime-web's WebAssembly): WebAssembly may be
+ * compiled ('wasm-unsafe-eval', nothing else is evaluated), and the page is cross-origin isolated (COOP +
+ * COEP), which gives it SharedArrayBuffer and so onnxruntime-web's threads.
+ */
+export const PLAY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': SECURITY_HEADERS['Content-Security-Policy']!.replace(
+    "script-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+  ),
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
 export function send(
   res: ServerResponse,
   status: number,

@@ -4,7 +4,7 @@
  */
 import { escapeHtml } from '../report/colors.ts';
 
-export type PageKind = 'home' | 'layer' | 'feature' | 'run' | 'error';
+export type PageKind = 'home' | 'layer' | 'feature' | 'run' | 'error' | 'play';
 
 /** JSON inside a <script> element: no `<` (so no `</script>`), and no line separators that end a line of JS. */
 export const embeddedJson = (value: unknown): string =>
@@ -43,6 +43,39 @@ ${message}${missing}
 </main>
 <script type="application/json" id="view">${embeddedJson(view)}</script>
 <script type="module" src="/static/app.js"></script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The /play page: the in-browser dream (web/pages/play.ts, bundle play.js). `assets` prefixes its script and
+ * style ('/static/' on the server, '' in the static folder); `home` is the link of the header, if any.
+ */
+export function playHtml(
+  view: { weights: string; tokenizer: string; wasm: string },
+  options: { assets: string; home: string | null },
+): string {
+  const home =
+    options.home === null
+      ? '<span class="brand">reverie</span>'
+      : `<a href="${escapeHtml(options.home)}">reverie</a>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Dream in the browser · reverie</title>
+<link rel="stylesheet" href="${escapeHtml(options.assets)}app.css">
+</head>
+<body data-page="play">
+<header class="top">${home}<span class="store">stories260K, dreamed in this page (onnxruntime-web)</span></header>
+<main id="app">
+<h1>Dream in the browser</h1>
+<noscript>This page dreams with JavaScript and WebAssembly.</noscript>
+</main>
+<script type="application/json" id="view">${embeddedJson(view)}</script>
+<script type="module" src="${escapeHtml(options.assets)}play.js"></script>
 </body>
 </html>
 `;

@@ -10,9 +10,12 @@
  *   POST /api/dreams                   start a dream here: {model?, target, iters?, seed?, seqLen?} → 201 {runId}
  *   POST /api/runs/ID/cancel           stop a dream of this server after its iteration → 202
  *   GET  /static/NAME                  the web bundle
+ *   GET  /play                         dream in the browser: stories260K in onnxruntime-web, no server work
+ *   GET  /play/stories260K.bin, /play/tok512.bin   the model and tokenizer it fetches
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_MODEL } from '../io/resolve.ts';
+import { DEFAULT_MODEL, resolveModel } from '../io/resolve.ts';
+import { readFileBytes } from '../io/files.ts';
 import type { Db } from '../store/database.ts';
 import { findRun } from '../store/runs.ts';
 import {
@@ -23,10 +26,10 @@ import {
   PayloadTooLargeError,
 } from './errors.ts';
 import { streamRun, type StreamContext } from './events.ts';
-import { BODY_LIMIT, checkSameOrigin, readJson, requestPath, send, sendJson } from './http.ts';
+import { BODY_LIMIT, checkSameOrigin, PLAY_HEADERS, readJson, requestPath, send, sendJson } from './http.ts';
 import type { DreamJobs } from './jobs.ts';
 import { knownModel, knownTarget } from './lookup.ts';
-import { pageHtml, type PageKind } from './pages.ts';
+import { pageHtml, playHtml, type PageKind } from './pages.ts';
 import { bundleBuilt, staticFile } from './static.ts';
 import type { TextCache } from './texts.ts';
 import type { DreamStarted } from './types.ts';
@@ -209,8 +212,9 @@ export async function route(context: RouteContext, req: IncomingMessage, res: Se
   if (!api && segments[0] === 'static') {
     if (!read) throw new MethodNotAllowedError('static files are read with GET', 'GET, HEAD');
     const file = staticFile(context.staticRoot, segments.slice(1));
-    return send(res, 200, file.type, file.body, { 'Cache-Control': 'no-cache' });
+    return send(res, 200, file.type, file.body, { ...PLAY_HEADERS, 'Cache-Control': 'no-cache' });
   }
+  if (!api && segments[0] === 'play') return playRoute(context, segments.slice(1), read, res);
   const view = VIEWS.find((v) => v.match(rest));
   if (!view) throw new NotFoundError(`no page at ${JSON.stringify((req.url ?? '').slice(0, 200))}`);
   if (!read) throw new MethodNotAllowedError(`${req.url} is read with GET`, 'GET, HEAD');
@@ -222,4 +226,42 @@ export async function route(context: RouteContext, req: IncomingMessage, res: Se
     'text/html; charset=utf-8',
     pageHtml(view.kind, title, data, { store: context.db.name, bundle: bundleBuilt(context.staticRoot) }),
   );
+}
+
+/** The files /play fetches: the default model (stories260K) and its tokenizer, found offline. */
+const PLAY_FILES: Readonly<Record<string, 'weights' | 'tokenizer'>> = {
+  'stories260K.bin': 'weights',
+  'tok512.bin': 'tokenizer',
+};
+
+async function playRoute(
+  context: RouteContext,
+  rest: readonly string[],
+  read: boolean,
+  res: ServerResponse,
+): Promise<void> {
+  if (!read) throw new MethodNotAllowedError('/play is read with GET', 'GET, HEAD');
+  if (rest.length === 0) {
+    const view = { weights: '/play/stories260K.bin', tokenizer: '/play/tok512.bin', wasm: '/static/' };
+    const html = bundleBuilt(context.staticRoot)
+      ? playHtml(view, { assets: '/static/', home: '/' })
+      : pageHtml(
+          'error',
+          'Dream in the browser',
+          { message: 'the web bundle is not built' },
+          {
+            store: context.db.name,
+            bundle: false,
+          },
+        );
+    return send(res, 200, 'text/html; charset=utf-8', html, PLAY_HEADERS);
+  }
+  const which = rest.length === 1 ? PLAY_FILES[rest[0] as string] : undefined;
+  if (!which) throw new NotFoundError(`no file ${JSON.stringify(rest.join('/').slice(0, 80))} under /play`);
+  const path = (await resolveModel(DEFAULT_MODEL, { offline: true })).files[which];
+  if (!path) throw new NotFoundError(`${DEFAULT_MODEL} has no ${which} file here`);
+  return send(res, 200, 'application/octet-stream', readFileBytes(path), {
+    ...PLAY_HEADERS,
+    'Cache-Control': 'no-cache',
+  });
 }

@@ -3,6 +3,7 @@
  * it are served, by name; a name with a separator, a dot-segment or a link out of the root is refused.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ForbiddenError, NotFoundError } from './errors.ts';
@@ -15,6 +16,9 @@ const TYPES: Readonly<Record<string, string>> = {
   '.png': 'image/png',
   '.wasm': 'application/wasm',
 };
+
+/** onnxruntime-web's WebAssembly, which play.js loads: served from the installed package, not copied. */
+const ORT_WASM = 'ort-wasm-simd-threaded.wasm';
 
 /**
  * Where the bundle is: dist/web beside the compiled server (an installed package), or the checkout's
@@ -38,6 +42,11 @@ export function staticFile(root: string, segments: readonly string[]): { body: B
     );
   const type = TYPES[extname(name)];
   if (!type) throw new NotFoundError(`no static file ${JSON.stringify(name)}`);
+  if (name === ORT_WASM && !existsSync(join(root, name)))
+    return {
+      body: readFileSync(createRequire(import.meta.url).resolve(`onnxruntime-web/${ORT_WASM}`)),
+      type,
+    };
   const path = join(root, name);
   if (!existsSync(path) || !statSync(path).isFile())
     throw new NotFoundError(`no static file ${JSON.stringify(name)}`);

@@ -19,7 +19,7 @@ const webSources = (folder = 'web'): string[] =>
 describe('the web bundle', () => {
   it('builds app.js and app.css from web/, with Observable Plot and no node: import', async () => {
     const metafile = await buildWeb(dir);
-    expect(readdirSync(dir).sort()).toEqual(['app.css', 'app.js']);
+    expect(readdirSync(dir).sort()).toEqual(['app.css', 'app.js', 'play.js']);
     const inputs = Object.keys(metafile.inputs);
     expect(inputs).toContain('web/main.ts');
     expect(inputs.some((path) => path.includes('@observablehq/plot'))).toBe(true);

@@ -1,10 +1,16 @@
-import { availableParallelism } from 'node:os';
 import type { ModelConfig } from '../../io/hf-config.ts';
 import { parseHook } from '../../models/hooks.ts';
 import type { Model } from '../../models/model.ts';
 import { macsPerToken } from '../../models/size.ts';
 import type { Target } from '../../objectives/target.ts';
-import { compile, type CompileOptions, type HostTensor, type Session } from '../../runtime/index.ts';
+import {
+  cores,
+  defaultRuntime,
+  type CompileOptions,
+  type HostTensor,
+  type Runtime,
+  type Session,
+} from '../../runtime/index.ts';
 import { promptKey, type Child, type EpoEvaluator, type Evaluated } from '../epo.ts';
 import { evaluatePacked, incrementalProgram, type PackedChild } from './incremental.ts';
 import { PrefixCaches, sliceCache, type PrefixCache } from './prefix-cache.ts';
@@ -35,6 +41,8 @@ export interface EvaluatorOptions {
   activationBytesPerRun?: number;
   /** Write ONNX Runtime's profile of each program (JSON, Chrome trace format) to files with this prefix. */
   profilePrefix?: string;
+  /** The ONNX Runtime its programs run on (default: onnxruntime-node in Node, onnxruntime-web in a browser). */
+  runtime?: Runtime;
 }
 
 /**
@@ -52,7 +60,7 @@ export const defaultEvaluation = (_config: ModelConfig): Evaluation => 'incremen
  * all cores otherwise. Like the evaluation mode it depends on the model alone, so runs replay.
  */
 export function defaultThreads(config: ModelConfig): number {
-  return macsPerToken(config) < 4e6 ? 1 : availableParallelism();
+  return macsPerToken(config) < 4e6 ? 1 : cores();
 }
 
 /**
@@ -114,6 +122,7 @@ export class ModelEvaluator implements EpoEvaluator {
     private readonly bos: number | undefined,
     private readonly program: ProgramOptions,
     private readonly compileOptions: Omit<CompileOptions, 'outputs'>,
+    private readonly runtime: Runtime,
     private readonly gradientSession: Session,
     private readonly incrementalSession: Session | undefined,
     activationBytesPerRun: number,
@@ -159,8 +168,13 @@ export class ModelEvaluator implements EpoEvaluator {
       ...(options.profilePrefix && { profilePrefix: options.profilePrefix }),
       ...(options.threads && { threads: options.threads }),
     };
-    const gradient = await compile({ outputs: gradientProgram(model, target, program), ...compileOptions });
-    const incrementalSession = incremental && (await compile({ outputs: incremental, ...compileOptions }));
+    const runtime = options.runtime ?? defaultRuntime;
+    const gradient = await runtime.compile({
+      outputs: gradientProgram(model, target, program),
+      ...compileOptions,
+    });
+    const incrementalSession =
+      incremental && (await runtime.compile({ outputs: incremental, ...compileOptions }));
     const evaluator = new ModelEvaluator(
       model,
       target,
@@ -169,6 +183,7 @@ export class ModelEvaluator implements EpoEvaluator {
       options.bos,
       program,
       compileOptions,
+      runtime,
       gradient,
       incrementalSession,
       options.activationBytesPerRun ?? ACTIVATION_BYTES_PER_RUN,
@@ -178,7 +193,7 @@ export class ModelEvaluator implements EpoEvaluator {
   }
 
   private compileFitness(): Promise<Session> {
-    return compile({
+    return this.runtime.compile({
       outputs: fitnessProgram(this.model, this.target, this.program),
       ...this.compileOptions,
     });
@@ -312,7 +327,7 @@ export class ModelEvaluator implements EpoEvaluator {
     penalties: readonly number[],
   ): Promise<Record<string, HostTensor>> {
     const session = penalties.some((p) => p === 0)
-      ? await (this.zeroPenaltySession ??= compile({
+      ? await (this.zeroPenaltySession ??= this.runtime.compile({
           outputs: gradientProgram(this.model, this.target, { ...this.program, zeroPenalties: true }),
           ...this.compileOptions,
         }))
