@@ -24,7 +24,9 @@ const tipText = (p: FigurePoint): string =>
 /**
  * The paper's figure: x = cross-entropy, y = activation; dataset examples in blue, each run's frontier in
  * its colour joined by a step line, the median example's cross-entropy as a dashed rule and the best dream
- * at least as fluent ringed. `onPin` hears the point clicked (null when unpinned).
+ * at least as fluent ringed. The examples' dots are a group of class `dataset-points`, the dreams' one of
+ * `dream-points`, each dot's aria-label its series ("dataset example", "dream of RUN"). `onPin` hears the
+ * point clicked (null when unpinned).
  */
 export function paperFigure(
   points: readonly FigurePoint[],
@@ -64,8 +66,26 @@ export function paperFigure(
       strokeOpacity: 0.45,
       curve: 'step-after',
     }),
-    Plot.dot(dataset, { x: 'xent', y: 'activation', r: 3.5, fill: color, fillOpacity: 0.65 }),
-    Plot.dot(dreams, { x: 'xent', y: 'activation', r: 4.5, fill: color, stroke: 'white', strokeWidth: 0.75 }),
+    // Each series' dots in a group of its class, each dot labelled by its series (a dream by its run).
+    Plot.dot(dataset, {
+      x: 'xent',
+      y: 'activation',
+      r: 3.5,
+      fill: color,
+      fillOpacity: 0.65,
+      className: 'dataset-points',
+      ariaLabel: () => 'dataset example',
+    }),
+    Plot.dot(dreams, {
+      x: 'xent',
+      y: 'activation',
+      r: 4.5,
+      fill: color,
+      stroke: 'white',
+      strokeWidth: 0.75,
+      className: 'dream-points',
+      ariaLabel: (p: FigurePoint) => `dream of ${p.source ?? ''}`,
+    }),
   );
   if (options.highlight)
     marks.push(

@@ -1,3 +1,4 @@
+import { promptKey } from './epo.ts';
 /** A scored prompt: activation of the target (higher is better) and cross-entropy (lower is more fluent). */
 export interface Scored {
   target: number;
@@ -111,6 +112,23 @@ function undominated(points: readonly Scored[], tol: number): number[] {
       else hi = mid;
     }
     return lo === 0 || !(p.target < (best[lo - 1] as number) - tol);
+  });
+}
+
+/**
+ * Each prompt once, at its first values: a member chosen from the children is scored again by the gradient
+ * program (equal up to float noise), and counting it twice would put one prompt twice on a frontier. `seen`
+ * carries the prompts met before across calls.
+ */
+export function uniquePrompts<T extends { ids: readonly number[] }>(
+  items: readonly T[],
+  seen = new Set<string>(),
+): T[] {
+  return items.filter((item) => {
+    const key = promptKey(item.ids);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }
 

@@ -5,7 +5,7 @@
  * frontier alone carries it forward.
  */
 import type { Candidate } from '../dream/epo.ts';
-import { nondominatedFrontier } from '../dream/frontier.ts';
+import { nondominatedFrontier, uniquePrompts } from '../dream/frontier.ts';
 import type { Db } from '../store/database.ts';
 import { decodeCandidates } from '../store/codec.ts';
 import type { Texts } from './texts.ts';
@@ -20,8 +20,12 @@ export class FrontierTracker {
 
   constructor(private readonly bar: number | null = null) {}
 
+  /** Every prompt met so far: each counts once, at its first values, as in the run's own summary. */
+  private readonly seen = new Set<string>();
+
   add(iter: number, candidates: readonly Candidate[]): SeriesPoint {
-    this.frontier = nondominatedFrontier([...this.frontier, ...candidates]);
+    const fresh = uniquePrompts(candidates, this.seen);
+    this.frontier = nondominatedFrontier([...this.frontier, ...fresh]);
     for (const c of candidates) if (c.target > this.best) this.best = c.target;
     let fluent: number | null = null;
     if (this.bar !== null)

@@ -5,7 +5,7 @@
  * host, pid and a token) until it ends; a run whose owner has died may be claimed again.
  */
 import type { IterationRecord } from '../dream/epo.ts';
-import { nondominatedFrontier } from '../dream/frontier.ts';
+import { nondominatedFrontier, uniquePrompts } from '../dream/frontier.ts';
 import type { Checkpoint, FrontierPoint, RunHeader, RunSummary } from '../dream/records.ts';
 import type { RunSink, StoredRun } from '../dream/run.ts';
 import { decodeCandidates, decodePopulation, encodeCandidates, encodePopulation } from './codec.ts';
@@ -192,7 +192,7 @@ export function rebuiltSummary(db: Db, ref: string | number, decode: (ids: numbe
     evaluations: checkpoint.evaluations,
     dropped: checkpoint.dropped,
     population: checkpoint.population.map((m) => ({ ...point(m), penalty: m.penalty })),
-    frontier: nondominatedFrontier([...candidates, ...checkpoint.population]).map(point),
+    frontier: nondominatedFrontier(uniquePrompts([...candidates, ...checkpoint.population])).map(point),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   sweepFrontier,
   SWEEP_PENALTIES,
   type Scored,
+  uniquePrompts,
 } from '../../src/dream/frontier.ts';
 import { MemorySink } from '../../src/dream/memory-sink.ts';
 import { dream } from '../../src/dream/run.ts';
@@ -180,5 +181,29 @@ describe('points without a number (a NaN read back from JSON as null)', () => {
     ];
     expect(nondominatedFrontier(broken)).toEqual([{ target: 2, xent: 4 }]);
     expect(sweepFrontier(broken)).toEqual([{ target: 2, xent: 4 }]);
+  });
+});
+
+describe('uniquePrompts', () => {
+  it('keeps each prompt once, at its first values, across calls through `seen`', () => {
+    const seen = new Set<string>();
+    const first = uniquePrompts(
+      [
+        { ids: [1, 2], target: 1, xent: 2 },
+        { ids: [1, 2], target: 1.0000001, xent: 2 },
+        { ids: [2, 1], target: 0, xent: 1 },
+      ],
+      seen,
+    );
+    expect(first.map((c) => c.target)).toEqual([1, 0]);
+    expect(
+      uniquePrompts(
+        [
+          { ids: [2, 1], target: 5, xent: 0 },
+          { ids: [3], target: 2, xent: 2 },
+        ],
+        seen,
+      ),
+    ).toEqual([{ ids: [3], target: 2, xent: 2 }]);
   });
 });

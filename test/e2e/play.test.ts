@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModel } from '../../src/io/resolve.ts';
 import { nodeRuntime } from '../../src/runtime/index.ts';
@@ -24,11 +24,9 @@ import {
   type PlayRequest,
   type PlayResult,
 } from '../../web/play/session.ts';
+import { chromiumOrSkip, launchChromium } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  process.stderr.write(`test/e2e/play.test.ts skipped: ${CHROMIUM} is absent (apt-get install chromium)\n`);
+const haveChromium = chromiumOrSkip('test/e2e/play.test.ts');
 
 /** The dream both sides run: 20 iterations of the default preset at small settings, one seed. */
 export const REQUEST: PlayRequest = {
@@ -50,7 +48,7 @@ describe.skipIf(!haveChromium)('/play in Chromium', () => {
       staticRoot: join(dir, 'web'),
       log: () => {},
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

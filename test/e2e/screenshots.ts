@@ -4,10 +4,10 @@
  * Run with `npm run screenshots` (REVERIE_MODEL_PATH defaults to ../shared/models, as in the tests).
  */
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer } from '../../src/server/server.ts';
 import { featureUrl } from '../../src/server/urls.ts';
 import { makeFixture, MODEL } from '../server/fixture.ts';
+import { launchChromium } from './chromium.ts';
 
 process.env.REVERIE_MODEL_PATH ??= '../shared/models';
 const fixture = await makeFixture();
@@ -17,7 +17,7 @@ const server = await startServer({
   staticRoot: fixture.staticRoot,
   log: () => {},
 });
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   await page.goto(new URL('/play', server.url).href);
