@@ -93,6 +93,26 @@ describe.skipIf(!haveChromium)('/play in Chromium', () => {
     await page.close();
   });
 
+  it('dreams on two WebAssembly threads where the page is cross-origin isolated', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(new URL('/play', server.url).href);
+    await page.waitForFunction(() => window.reverieReady !== undefined || undefined, null, {
+      timeout: 10_000,
+    });
+    const ready = await page.evaluate(() => window.reverieReady);
+    expect(ready?.threads).toBeGreaterThanOrEqual(2);
+    const result = (await page.evaluate((r) => window.reverieDream!(r), {
+      ...REQUEST,
+      options: { ...REQUEST.options, iters: 3, threads: 2 },
+    })) as PlayResult;
+    expect(errors).toEqual([]);
+    expect(result.history).toHaveLength(3);
+    expect(result.history.every((r) => r.candidates.every((c) => Number.isFinite(c.target)))).toBe(true);
+    await page.close();
+  });
+
   it('dreams from the static folder on a plain static host (no isolation headers: one thread)', async () => {
     const folder = join(dir, 'play');
     expect(await buildPlayFolder(join(dir, 'web'), folder)).toBe(true);
