@@ -4,6 +4,7 @@
  * and the sparkline of it in a layer's table, and runs' best activation over their iterations.
  */
 import * as Plot from '@observablehq/plot';
+import { baseMarks } from '../src/report/figure-marks.ts';
 import type { FeatureStats } from '../src/data/feature-stats.ts';
 import type { FigurePoint } from '../src/report/figure.ts';
 import type { LayerFeature, RunProgress } from '../src/server/types.ts';
@@ -43,20 +44,7 @@ export function paperFigure(
     p.kind === 'dataset' ? options.colors.dataset : (runColor.get(p.source ?? '') ?? options.colors.dream);
   const dreams = points.filter((p) => p.kind === 'dream').sort((a, b) => a.xent - b.xent);
   const dataset = points.filter((p) => p.kind === 'dataset');
-  const marks: Plot.Markish[] = [Plot.gridX({ strokeOpacity: 0.06 }), Plot.gridY({ strokeOpacity: 0.06 })];
-  if (options.bar !== null)
-    marks.push(
-      Plot.ruleX([options.bar], { stroke: '#888', strokeDasharray: '4,3' }),
-      Plot.text([options.bar], {
-        x: (d: number) => d,
-        frameAnchor: 'bottom',
-        dy: -4,
-        dx: 4,
-        textAnchor: 'start',
-        fill: '#666',
-        text: () => 'median dataset xent',
-      }),
-    );
+  const marks = baseMarks(options.bar);
   marks.push(
     Plot.line(dreams, {
       x: 'xent',

@@ -16,12 +16,13 @@ import {
   DEFAULT_SCAN_OPTIONS,
   scanBasics,
   ScanError,
-  windowBatches,
+  scoreWindows,
   windowLength,
   type PendingWindow,
   type ScanExample,
   type ScanRequest,
   type ScanResult,
+  type ScanTotals,
 } from './scan.ts';
 
 export type ScanContext = 'window' | 'document';
@@ -77,7 +78,7 @@ export interface FeatureScanFeature {
 }
 
 /** What `reverie scan --out` writes for a feature set. */
-export interface FeatureScanResult {
+export interface FeatureScanResult extends ScanTotals {
   model: string;
   /** The set spec. */
   target: string;
@@ -86,13 +87,6 @@ export interface FeatureScanResult {
   window?: number;
   /** Document mode: tokens per chunk, BOS included. */
   ctx?: number;
-  bos: number | null;
-  corpus: string[];
-  documents: number;
-  tokensScanned: number;
-  /** Windows, or positions read in document mode. */
-  windows: number;
-  seconds: number;
   features: FeatureScanFeature[];
 }
 
@@ -189,37 +183,22 @@ async function scanWindows(request: FeatureScanRequest): Promise<FeatureScanResu
   const heaps = new Heaps<Entry>(F, top, (e) => (e.window.key ??= promptKey(e.window.ids)));
   const stats = new FeatureStatsAccumulator(F);
   const { worst } = heaps;
-  pass.startClock();
-  try {
-    for await (const batch of windowBatches(pass, window, batchSize)) {
-      const out = await session.run({
-        ids: batchInput(
-          batch.map((w) => w.ids),
-          prefix,
-          length,
-        ),
-      });
-      const values = out.values?.data as Float32Array;
-      const xent = out.xent?.data as Float32Array;
-      stats.add(values, batch.length);
-      for (let b = 0; b < batch.length; b++) {
-        const row = b * F;
-        for (let f = 0; f < F; f++) {
-          const v = values[row + f] as number;
-          if (v > (worst[f] as number)) {
-            const w = batch[b] as PendingWindow;
-            heaps.push(f, { activation: v, order: w.order, window: w, xent: xent[b] as number });
-            pass.offer(v);
-          }
+  await scoreWindows(pass, session, { window, batchSize, prefix, length }, (batch, out) => {
+    const values = out.values?.data as Float32Array;
+    const xent = out.xent?.data as Float32Array;
+    stats.add(values, batch.length);
+    for (let b = 0; b < batch.length; b++) {
+      const row = b * F;
+      for (let f = 0; f < F; f++) {
+        const v = values[row + f] as number;
+        if (v > (worst[f] as number)) {
+          const w = batch[b] as PendingWindow;
+          heaps.push(f, { activation: v, order: w.order, window: w, xent: xent[b] as number });
+          pass.offer(v);
         }
       }
-      pass.windows += batch.length;
-      pass.progress();
     }
-  } finally {
-    await session.dispose();
-  }
-  pass.progress();
+  });
   return {
     ...header(request, set, pass, 'window', bos),
     window,
@@ -378,12 +357,7 @@ function header(
     model: request.model.id,
     target: set.spec,
     context,
-    bos,
-    corpus: [...request.corpus],
-    documents: pass.documents,
-    tokensScanned: pass.tokensScanned,
-    windows: pass.windows,
-    seconds: pass.seconds,
+    ...pass.totals(bos),
   };
 }
 

@@ -3,7 +3,7 @@ import { promptKey } from '../dream/epo.ts';
 import type { Model } from '../models/model.ts';
 import { parseTarget } from '../objectives/target.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { compile, type Session } from '../runtime/index.ts';
+import { compile, type HostTensor, type Session } from '../runtime/index.ts';
 import { corpusSize, readDocuments, type CorpusFormat } from './corpus.ts';
 import { TopK } from './heap.ts';
 
@@ -63,18 +63,23 @@ export interface ScanExample {
   source: { file: string; document: number; token: number };
 }
 
-/** What `reverie scan --out` writes. */
-export interface ScanResult {
-  model: string;
-  target: string;
-  window: number;
-  /** The BOS id before each window, or null. */
+/** What every scan reports of its pass over the corpus. */
+export interface ScanTotals {
+  /** The BOS id before each window (or chunk), or null. */
   bos: number | null;
   corpus: string[];
   documents: number;
   tokensScanned: number;
+  /** Windows scored (positions read, in document context). */
   windows: number;
   seconds: number;
+}
+
+/** What `reverie scan --out` writes. */
+export interface ScanResult extends ScanTotals {
+  model: string;
+  target: string;
+  window: number;
   /** Highest activation first. */
   examples: ScanExample[];
 }
@@ -185,6 +190,18 @@ export class CorpusPass {
     return (performance.now() - this.started) / 1000;
   }
 
+  /** The pass's totals, as every scan reports them. */
+  totals(bos: number | null): ScanTotals {
+    return {
+      bos,
+      corpus: [...this.request.corpus],
+      documents: this.documents,
+      tokensScanned: this.tokensScanned,
+      windows: this.windows,
+      seconds: this.seconds,
+    };
+  }
+
   /** Offers an activation for `best`. */
   offer(activation: number): void {
     if (this.best === undefined || activation > this.best) this.best = activation;
@@ -275,6 +292,31 @@ export function batchInput(
 }
 
 /**
+ * Runs every window of the pass through `session` in batches (BOS + window, as `batchInput` lays them out),
+ * hands each batch and its outputs to `each`, counts the windows and reports progress; the session is
+ * disposed at the end, whatever happens. The pass's clock starts here.
+ */
+export async function scoreWindows(
+  pass: CorpusPass,
+  session: Session,
+  shape: { window: number; batchSize: number; prefix: readonly number[]; length: number },
+  each: (batch: PendingWindow[], out: Record<string, HostTensor>) => void,
+): Promise<void> {
+  pass.startClock();
+  try {
+    for await (const batch of windowBatches(pass, shape.window, shape.batchSize)) {
+      const rows = batch.map((w) => w.ids);
+      each(batch, await session.run({ ids: batchInput(rows, shape.prefix, shape.length) }));
+      pass.windows += batch.length;
+      pass.progress();
+    }
+  } finally {
+    await session.dispose();
+  }
+  pass.progress();
+}
+
+/**
  * Streams corpus files, tokenizes each document and scores every window of `window` consecutive tokens of a
  * document (BOS + window where the tokenizer adds a BOS, as a dream) with the fitness program, in batches; a
  * heap keeps the `top` distinct windows of highest activation. Memory holds one document and one batch.
@@ -296,40 +338,20 @@ export async function scanCorpus(request: ScanRequest): Promise<ScanResult> {
   });
 
   const heap = new TopK<Scored>(top, better, (s) => promptKey(s.ids));
-  pass.startClock();
-  try {
-    for await (const batch of windowBatches(pass, window, batchSize)) {
-      const out = await session.run({
-        ids: batchInput(
-          batch.map((w) => w.ids),
-          prefix,
-          length,
-        ),
-      });
-      const activation = out.target?.data as Float32Array;
-      const xent = out.xent?.data as Float32Array;
-      batch.forEach((w, b) => {
-        const a = activation[b] as number;
-        heap.push({ ...w, activation: a, xent: xent[b] as number });
-        pass.offer(a);
-      });
-      pass.windows += batch.length;
-      pass.progress();
-    }
-  } finally {
-    await session.dispose();
-  }
-  pass.progress();
+  await scoreWindows(pass, session, { window, batchSize, prefix, length }, (batch, out) => {
+    const activation = out.target?.data as Float32Array;
+    const xent = out.xent?.data as Float32Array;
+    batch.forEach((w, b) => {
+      const a = activation[b] as number;
+      heap.push({ ...w, activation: a, xent: xent[b] as number });
+      pass.offer(a);
+    });
+  });
   return {
     model: model.id,
     target: target.spec,
     window,
-    bos,
-    corpus: [...request.corpus],
-    documents: pass.documents,
-    tokensScanned: pass.tokensScanned,
-    windows: pass.windows,
-    seconds: pass.seconds,
+    ...pass.totals(bos),
     examples: heap.sorted().map(({ ids, activation, xent, source }) => ({
       text: tokenizer.decode(ids),
       ids,

@@ -10,14 +10,14 @@ import { meanXent } from '../dream/engine/programs.ts';
 import { compile } from '../runtime/index.ts';
 import { FeatureStatsAccumulator, type FeatureStats } from './feature-stats.ts';
 import {
-  batchInput,
   CorpusPass,
   DEFAULT_SCAN_OPTIONS,
   scanBasics,
   ScanError,
-  windowBatches,
+  scoreWindows,
   windowLength,
   type ScanRequest,
+  type ScanTotals,
 } from './scan.ts';
 
 export interface ThresholdRequest extends Omit<ScanRequest, 'target' | 'top'> {
@@ -25,15 +25,9 @@ export interface ThresholdRequest extends Omit<ScanRequest, 'target' | 'top'> {
   quantiles?: readonly number[];
 }
 
-export interface ThresholdResult {
+export interface ThresholdResult extends ScanTotals {
   model: string;
   window: number;
-  bos: number | null;
-  corpus: string[];
-  documents: number;
-  tokensScanned: number;
-  windows: number;
-  seconds: number;
   /** Each quantile q and its threshold: the ⌈q·windows⌉-th smallest window xent, exactly. */
   thresholds: { q: number; xent: number }[];
   /** The windows' xent: count, min, max, mean and a histogram (feature-stats.ts). */
@@ -67,42 +61,23 @@ export async function xentThreshold(request: ThresholdRequest): Promise<Threshol
   });
   let xents = new Float32Array(1 << 16);
   const stats = new FeatureStatsAccumulator(1);
-  pass.startClock();
-  try {
-    for await (const batch of windowBatches(pass, window, batchSize)) {
-      const out = await session.run({
-        ids: batchInput(
-          batch.map((w) => w.ids),
-          prefix,
-          length,
-        ),
-      });
-      const xent = out.xent?.data as Float32Array;
-      if (pass.windows + batch.length > xents.length) {
-        const grown = new Float32Array(Math.max(2 * xents.length, pass.windows + batch.length));
-        grown.set(xents);
-        xents = grown;
-      }
-      xents.set(xent.subarray(0, batch.length), pass.windows);
-      stats.add(xent, batch.length);
-      pass.windows += batch.length;
-      pass.progress();
+  await scoreWindows(pass, session, { window, batchSize, prefix, length }, (batch, out) => {
+    const xent = out.xent?.data as Float32Array;
+    if (pass.windows + batch.length > xents.length) {
+      const grown = new Float32Array(Math.max(2 * xents.length, pass.windows + batch.length));
+      grown.set(xents);
+      xents = grown;
     }
-  } finally {
-    await session.dispose();
-  }
+    xents.set(xent.subarray(0, batch.length), pass.windows);
+    stats.add(xent, batch.length);
+  });
   if (pass.windows === 0)
     throw new ScanError(`the corpus holds no window of ${window} tokens: a threshold needs at least one`);
   const sorted = xents.subarray(0, pass.windows).sort();
   return {
     model: model.id,
     window,
-    bos,
-    corpus: [...request.corpus],
-    documents: pass.documents,
-    tokensScanned: pass.tokensScanned,
-    windows: pass.windows,
-    seconds: pass.seconds,
+    ...pass.totals(bos),
     thresholds: quantiles.map((q) => ({ q, xent: quantileOfSorted(sorted, q) })),
     stats: stats.stats(0, quantiles),
   };

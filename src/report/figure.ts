@@ -2,6 +2,7 @@ import * as Plot from '@observablehq/plot';
 import { Resvg } from '@resvg/resvg-js';
 import { parseHTML } from 'linkedom';
 import { showControls } from './colors.ts';
+import { baseMarks } from './figure-marks.ts';
 
 /** One point of the comparison figure. */
 export interface FigurePoint {
@@ -120,20 +121,7 @@ export function comparisonFigure(points: readonly FigurePoint[], options: Figure
     });
   // The legend stacks in the top margin at the right, the title and subtitle at the left.
   const marginTop = Math.max(64, 16 * legend.length + 32);
-  const marks: Plot.Markish[] = [Plot.gridX({ strokeOpacity: 0.06 }), Plot.gridY({ strokeOpacity: 0.06 })];
-  if (options.medianXent !== undefined)
-    marks.push(
-      Plot.ruleX([options.medianXent], { stroke: '#888', strokeDasharray: '4,3' }),
-      Plot.text([options.medianXent], {
-        x: (d: number) => d,
-        frameAnchor: 'bottom',
-        dy: -4,
-        dx: 4,
-        textAnchor: 'start',
-        fill: '#666',
-        text: () => 'median dataset xent',
-      }),
-    );
+  const marks = baseMarks(options.medianXent);
   marks.push(
     Plot.line(byRun, {
       x: 'xent',

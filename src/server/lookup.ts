@@ -5,7 +5,7 @@
 import type { FeatureScanResult } from '../data/feature-scan.ts';
 import type { Db } from '../store/database.ts';
 import { RunNotFoundError } from '../store/errors.ts';
-import { parseJson } from '../store/owner.ts';
+import { parseStoredJson } from '../store/errors.ts';
 
 /** Every model of the store, with how many runs, sweeps and scans (single and multi-feature) used it. */
 export function listModels(db: Db): { name: string; runs: number; sweeps: number; scans: number }[] {
@@ -84,7 +84,7 @@ export function featureScanHeader(db: Db, id: number): Omit<FeatureScanResult, '
   const row = db.prepare('SELECT meta FROM feature_scans WHERE id = ?').get(id) as
     { meta: string } | undefined;
   if (!row) throw new RunNotFoundError(`no feature scan with id ${id} in ${db.name}`);
-  return parseJson<Omit<FeatureScanResult, 'features'>>(row.meta, `feature scan ${id}`);
+  return parseStoredJson<Omit<FeatureScanResult, 'features'>>(row.meta, `feature scan ${id}`);
 }
 
 /** The sweep a run dreams a feature of, by run id. */

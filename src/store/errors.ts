@@ -10,6 +10,15 @@ export class CorruptStoreError extends Error {
   override name = 'CorruptStoreError';
 }
 
+/** Stored JSON, parsed; a CorruptStoreError naming `what` where it does not parse. */
+export function parseStoredJson<T = unknown>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CorruptStoreError(`${what} in the store is not valid JSON`);
+  }
+}
+
 /** A run that another live process is writing. */
 export class RunBusyError extends Error {
   override name = 'RunBusyError';

@@ -1,7 +1,7 @@
 /** Multi-feature scans in the store: the scan's header, and one row per feature (its stats and examples). */
 import type { FeatureScanFeature, FeatureScanResult } from '../data/feature-scan.ts';
 import { modelRow, now, type Db } from './database.ts';
-import { CorruptStoreError, RunNotFoundError } from './errors.ts';
+import { parseStoredJson, RunNotFoundError } from './errors.ts';
 
 /** Stores a multi-feature scan, a row per feature, in one transaction; its id. */
 export function saveFeatureScan(db: Db, scan: FeatureScanResult, modelSha256: string): number {
@@ -45,7 +45,7 @@ interface FeatureRow {
 }
 
 function feature(row: FeatureRow, what: string): FeatureScanFeature {
-  const { index, stats } = parse(row.stats, `${what}'s statistics`) as Pick<
+  const { index, stats } = parseStoredJson(row.stats, `${what}'s statistics`) as Pick<
     FeatureScanFeature,
     'index' | 'stats'
   >;
@@ -53,7 +53,7 @@ function feature(row: FeatureRow, what: string): FeatureScanFeature {
     target: row.target,
     index,
     stats,
-    examples: parse(row.examples, `${what}'s examples`) as FeatureScanFeature['examples'],
+    examples: parseStoredJson(row.examples, `${what}'s examples`) as FeatureScanFeature['examples'],
   };
 }
 
@@ -61,7 +61,7 @@ function meta(db: Db, id: number): Omit<FeatureScanResult, 'features'> {
   const row = db.prepare('SELECT meta FROM feature_scans WHERE id = ?').get(id) as
     { meta: string } | undefined;
   if (!row) throw new RunNotFoundError(`no feature scan with id ${id} in ${db.name} (reverie ls lists them)`);
-  return parse(row.meta, `feature scan ${id}`) as Omit<FeatureScanResult, 'features'>;
+  return parseStoredJson(row.meta, `feature scan ${id}`) as Omit<FeatureScanResult, 'features'>;
 }
 
 /** A stored multi-feature scan, its features in order. */
@@ -116,14 +116,7 @@ export function listFeatureScans(db: Db): FeatureScanRow[] {
     .all() as (Omit<FeatureScanRow, 'context'> & { meta: string })[];
   return rows.map(({ meta: text, ...row }) => ({
     ...row,
-    context: (parse(text, `feature scan ${row.id}`) as { context: FeatureScanRow['context'] }).context,
+    context: (parseStoredJson(text, `feature scan ${row.id}`) as { context: FeatureScanRow['context'] })
+      .context,
   }));
-}
-
-function parse(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CorruptStoreError(`${what} in the store is not valid JSON`);
-  }
 }

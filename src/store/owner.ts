@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CorruptStoreError } from './errors.ts';
+import { parseStoredJson } from './errors.ts';
 
 export interface Owner {
   host: string;
@@ -36,14 +36,6 @@ export function writerOf(
   what: string,
 ): { host: string; pid: number } | null {
   if (ownerJson === null) return null;
-  const owner = parseJson<Owner>(ownerJson, `${what}'s owner`);
+  const owner = parseStoredJson<Owner>(ownerJson, `${what}'s owner`);
   return alive(owner, updatedAt) ? { host: owner.host, pid: owner.pid } : null;
-}
-
-export function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new CorruptStoreError(`${what} is not valid JSON`);
-  }
 }

@@ -2,7 +2,7 @@
 import type { ScanResult } from '../data/scan.ts';
 import type { Attribution } from '../dream/attribution.ts';
 import { modelRow, now, type Db } from './database.ts';
-import { CorruptStoreError, RunNotFoundError } from './errors.ts';
+import { parseStoredJson, RunNotFoundError } from './errors.ts';
 
 /** Stores a scan and its examples in one transaction; its id. */
 export function saveScan(db: Db, scan: ScanResult, modelSha256: string): number {
@@ -36,8 +36,11 @@ export function loadScan(db: Db, id: number): ScanResult {
     db.prepare('SELECT example FROM scan_examples WHERE scan_id = ? ORDER BY rank').all(id) as {
       example: string;
     }[]
-  ).map((r) => parse(r.example, `scan ${id}'s examples`));
-  return { ...(parse(row.meta, `scan ${id}`) as Omit<ScanResult, 'examples'>), examples } as ScanResult;
+  ).map((r) => parseStoredJson(r.example, `scan ${id}'s examples`));
+  return {
+    ...(parseStoredJson(row.meta, `scan ${id}`) as Omit<ScanResult, 'examples'>),
+    examples,
+  } as ScanResult;
 }
 
 export interface ScanRow {
@@ -84,13 +87,5 @@ export function loadAttribution(db: Db, id: number): Attribution {
   const row = db.prepare('SELECT result FROM attributions WHERE id = ?').get(id) as
     { result: string } | undefined;
   if (!row) throw new RunNotFoundError(`no attribution with id ${id} in ${db.name}`);
-  return parse(row.result, `attribution ${id}`) as Attribution;
-}
-
-function parse(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CorruptStoreError(`${what} in the store is not valid JSON`);
-  }
+  return parseStoredJson(row.result, `attribution ${id}`) as Attribution;
 }

@@ -10,8 +10,8 @@ import type { Checkpoint, FrontierPoint, RunHeader, RunSummary } from '../dream/
 import type { RunSink, StoredRun } from '../dream/run.ts';
 import { decodeCandidates, decodePopulation, encodeCandidates, encodePopulation } from './codec.ts';
 import { modelRow, now, type Db } from './database.ts';
-import { CorruptStoreError, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
-import { newOwner, parseJson, writerOf } from './owner.ts';
+import { CorruptStoreError, parseStoredJson, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
+import { newOwner, writerOf } from './owner.ts';
 
 /** As stored; a `running` run whose process is gone reads as `interrupted` (killed: resume it to go on). */
 export type RunStatus = 'running' | 'stopped' | 'finished' | 'interrupted';
@@ -119,7 +119,7 @@ export function storedRun(db: Db, ref: string | number): StoredRun & { row: RunR
   if (!checkpoint) throw new CorruptStoreError(`${label(raw)} in ${db.name} has no checkpoint`);
   return {
     row: rowOf(raw),
-    header: parseJson<RunHeader>(raw.header, `${label(raw)}'s header`),
+    header: parseStoredJson<RunHeader>(raw.header, `${label(raw)}'s header`),
     checkpoint,
     history: { [Symbol.iterator]: () => runHistory(db, raw.id) },
   };
@@ -129,7 +129,7 @@ function readCheckpoint(db: Db, raw: RawRun): Checkpoint | undefined {
   const row = db.prepare('SELECT state, population FROM checkpoints WHERE run_id = ?').get(raw.id) as
     { state: string; population: Buffer } | undefined;
   if (!row) return undefined;
-  const state = parseJson<Omit<Checkpoint, 'population'>>(row.state, `${label(raw)}'s checkpoint`);
+  const state = parseStoredJson<Omit<Checkpoint, 'population'>>(row.state, `${label(raw)}'s checkpoint`);
   return { ...state, population: decodePopulation(row.population, `${label(raw)}'s checkpoint`) };
 }
 
@@ -154,9 +154,9 @@ export function* runHistory(db: Db, id: number): Generator<IterationRecord> {
     yield {
       iter: r.iter,
       candidates: decodeCandidates(r.candidates, what),
-      keep: parseJson<number[]>(r.keep, what),
+      keep: parseStoredJson<number[]>(r.keep, what),
       seconds: r.seconds,
-      rng: parseJson<number[]>(r.rng, what),
+      rng: parseStoredJson<number[]>(r.rng, what),
       evaluated: r.evaluated,
       dropped: r.dropped,
       ...(r.restart_penalty !== null && { restartPenalty: r.restart_penalty }),
@@ -168,14 +168,14 @@ export function* runHistory(db: Db, id: number): Generator<IterationRecord> {
 export function storedSummary(db: Db, ref: string | number): RunSummary | undefined {
   const raw = rawRun(db, ref);
   const stored =
-    raw.summary === null ? undefined : parseJson<RunSummary>(raw.summary, `${label(raw)}'s summary`);
+    raw.summary === null ? undefined : parseStoredJson<RunSummary>(raw.summary, `${label(raw)}'s summary`);
   return stored?.iterations === raw.iterations ? stored : undefined;
 }
 
 /** A run's summary rebuilt from its checkpoint and iterations, with prompt texts from `decode`. */
 export function rebuiltSummary(db: Db, ref: string | number, decode: (ids: number[]) => string): RunSummary {
   const raw = rawRun(db, ref);
-  const header = parseJson<RunHeader>(raw.header, `${label(raw)}'s header`);
+  const header = parseStoredJson<RunHeader>(raw.header, `${label(raw)}'s header`);
   const checkpoint = readCheckpoint(db, raw);
   if (!checkpoint) throw new CorruptStoreError(`${label(raw)} in ${db.name} has no checkpoint`);
   const point = (c: { ids: number[]; target: number; xent: number }): FrontierPoint => ({

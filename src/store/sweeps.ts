@@ -6,8 +6,8 @@
  */
 import type { EpoOptions } from '../dream/options.ts';
 import { modelRow, now, type Db } from './database.ts';
-import { RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
-import { newOwner, parseJson, writerOf } from './owner.ts';
+import { parseStoredJson, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
+import { newOwner, writerOf } from './owner.ts';
 
 /** What a sweep was asked, as stored: a resume runs it again from this alone. */
 export interface SweepSpec {
@@ -119,7 +119,7 @@ function rowOf(raw: RawSweep): SweepRow {
   return {
     id: raw.id,
     name: raw.name,
-    spec: parseJson<SweepSpec>(raw.request, `${label(raw)}'s request`),
+    spec: parseStoredJson<SweepSpec>(raw.request, `${label(raw)}'s request`),
     status: raw.status === 'running' && !writer ? 'interrupted' : raw.status,
     createdAt: raw.created_at,
     updatedAt: raw.updated_at,
@@ -177,7 +177,7 @@ const featureOf = (sweepId: number, r: RawFeature): SweepFeatureRow => ({
   result:
     r.result === null
       ? null
-      : parseJson<SweepFeatureResult>(r.result, `sweep ${sweepId}'s feature ${r.rank}`),
+      : parseStoredJson<SweepFeatureResult>(r.result, `sweep ${sweepId}'s feature ${r.rank}`),
   error: r.error,
   seconds: r.seconds,
 });

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/cli.ts';
 import type { IterationRecord } from '../../src/dream/epo.ts';
 import { Rng } from '../../src/graph/rng.ts';
-import { openStore } from '../../src/store/database.ts';
+import type { Db } from '../../src/store/database.ts';
+import { exited, readStore, sleep } from '../helpers/processes.ts';
 import { findRun, runHistory } from '../../src/store/runs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reverie-cli-store-'));
@@ -35,22 +36,7 @@ function waitFor(child: ChildProcess, pattern: RegExp): Promise<boolean> {
   });
 }
 
-const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
-
-function read<T>(f: (db: ReturnType<typeof openStore>) => T): T {
-  const db = openStore(store, { create: false });
-  try {
-    return f(db);
-  } finally {
-    db.close();
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const read = <T>(f: (db: Db) => T): T => readStore(store, f);
 
 const untimed = (history: Iterable<IterationRecord>) => [...history].map(({ seconds: _, ...rest }) => rest);
 

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/database.ts';
+import type { Db } from '../../src/store/database.ts';
+import { exited, readStore, sleep } from '../helpers/processes.ts';
 import { findRun } from '../../src/store/runs.ts';
 import { findSweep, sweepFeatures, type SweepFeatureRow } from '../../src/store/sweeps.ts';
 
@@ -48,22 +49,7 @@ const run = (args: string[]) => {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
-const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
-
-function read<T>(f: (db: ReturnType<typeof openStore>) => T): T {
-  const db = openStore(store, { create: false });
-  try {
-    return f(db);
-  } finally {
-    db.close();
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const read = <T>(f: (db: Db) => T): T => readStore(store, f);
 
 /** What a feature's result is, without the seconds it took. */
 const outcome = (f: SweepFeatureRow) => {
