@@ -9,7 +9,7 @@
 import type { Evaluation } from '../src/dream/engine/evaluator.ts';
 import { initEpo, stepEpo, type EpoState } from '../src/dream/epo.ts';
 import { resolveOptions } from '../src/dream/options.ts';
-import { openEvaluator, parseRunTarget, resolveBos } from '../src/dream/run.ts';
+import { openEvaluator, resolveBos, runTargets } from '../src/dream/run.ts';
 import type { Model } from '../src/models/model.ts';
 import { median, type Benchmark, type Result } from './harness.ts';
 import { BENCH_MODELS } from './models.ts';
@@ -25,8 +25,8 @@ const EVALUATIONS = ['full', 'incremental'] as const;
 async function openRun(model: Model, spec: string, evaluation: Evaluation) {
   const options = resolveOptions({ preset: 'dreamy', evaluation });
   const bos = resolveBos(model, options);
-  const target = parseRunTarget(spec, model, options, bos);
-  const { evaluator, allowed, accept } = await openEvaluator(model, target, options, bos);
+  const targets = runTargets(spec, model, options, bos);
+  const { evaluator, allowed, accept } = await openEvaluator(model, targets, options, bos);
   const state: EpoState = await initEpo(evaluator, options, allowed);
   return {
     /** Seconds of one iteration. */

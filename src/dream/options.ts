@@ -48,6 +48,11 @@ export interface EpoOptions {
    * population; until then selection is as without it (from random tokens EPO must first come down in xent).
    */
   maxXent: number;
+  /**
+   * Fixed text around the optimized tokens, 'BEFORE {prompt} AFTER' (context.ts); several: one prompt for
+   * every context, target and xent averaged. None (the default): the prompt alone, after the BOS.
+   */
+  templates: string[];
   /** Intra-op threads (default: one for tiny models, all cores otherwise; see defaultThreads). */
   threads?: number;
   /**
@@ -114,6 +119,7 @@ export const DEFAULT_EPO_OPTIONS: Readonly<EpoOptions> = {
   timeLimit: 0,
   maxEvaluations: 0,
   maxXent: 0,
+  templates: [],
   evaluation: 'auto',
 };
 
@@ -152,6 +158,10 @@ export function resolveOptions(partial: Partial<EpoOptions>, name: OptionName = 
   for (const key of ['timeLimit', 'penalty', 'maxXent'] as const)
     if (!(Number.isFinite(options[key]) && options[key] >= 0))
       throw new OptionsError(`${name(key)} must be a non-negative number, got ${options[key]}`);
+  if (!Array.isArray(options.templates) || options.templates.some((t) => typeof t !== 'string'))
+    throw new OptionsError(
+      `${name('templates')} must be a list of texts, got ${JSON.stringify(options.templates)}`,
+    );
   if (!['auto', 'full', 'incremental'].includes(options.evaluation))
     throw new OptionsError(
       `${name('evaluation')} must be auto, full or incremental, got ${options.evaluation}`,

@@ -35,6 +35,14 @@ export interface RunSummary extends RunHeader {
   dropped: number;
   population: (FrontierPoint & { penalty: number })[];
   frontier: FrontierPoint[];
+  /** Where the run was given a goal (DreamRequest.goal): what it was, and when a member first met it. */
+  goal?: { name: string; reached: GoalReached | null };
+}
+
+/** The first member that met a run's goal: after how many iterations and seconds. */
+export interface GoalReached extends FrontierPoint {
+  iterations: number;
+  seconds: number;
 }
 
 /** The state after an iteration (or before the first) that a resume continues from exactly. */

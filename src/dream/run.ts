@@ -1,6 +1,9 @@
 import type { Model } from '../models/model.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
+import { continuationIds } from '../objectives/continuation.ts';
+import { runContexts, type SequenceContext } from './context.ts';
+import { ContextsEvaluator } from './engine/contexts.ts';
 import {
   initEpo,
   stepEpo,
@@ -14,7 +17,13 @@ import { defaultEvaluation, defaultThreads, ModelEvaluator } from './engine/eval
 import { nondominatedFrontier } from './frontier.ts';
 import { checkAgainstModel, resolveOptions, resolveTopk, type EpoOptions } from './options.ts';
 import { Rng } from '../graph/rng.ts';
-import { RUN_VERSION, type Checkpoint, type RunHeader, type RunSummary } from './records.ts';
+import {
+  RUN_VERSION,
+  type Checkpoint,
+  type GoalReached,
+  type RunHeader,
+  type RunSummary,
+} from './records.ts';
 import { roundTrips, tokenPolicy } from './tokens.ts';
 
 /** The run header's model hash when the caller gave none (the CLI always hashes the weights). */
@@ -62,11 +71,27 @@ export interface DreamRequest {
   profilePrefix?: string;
   /** Checked between iterations: true ends the run cleanly, everything recorded. */
   shouldStop?: () => boolean;
+  /** A goal checked on the first population and after each iteration, recorded in the summary. */
+  goal?: RunGoal;
   /**
    * The ONNX Runtime the run's programs run on (default: onnxruntime-node in Node, onnxruntime-web in a
    * browser). Not part of the run's record: the same seed gives the same history on the same runtime.
    */
   runtime?: Runtime;
+}
+
+/**
+ * What a run looks for besides its target (e.g. red-teaming's success: greedy decoding says the text):
+ * `check` returns the first of the population's members that meets it, if any; with `stop`, the run ends
+ * there (its summary's `goal.reached` says when).
+ */
+export interface RunGoal {
+  name: string;
+  check(
+    population: readonly Candidate[],
+    at: { iterations: number; seconds: number },
+  ): Promise<Candidate | undefined>;
+  stop: boolean;
 }
 
 export class RunError extends Error {
@@ -88,12 +113,12 @@ export async function dream(request: DreamRequest): Promise<DreamResult> {
   const { model } = request;
   const bos = resolveBos(model, options);
   checkAgainstModel(options, model.config, bos);
-  const target = parseRunTarget(request.target, model, options, bos);
+  const targets = runTargets(request.target, model, options, bos);
   const initial =
     typeof request.initial === 'string'
       ? [encodePrompt(model, request.initial, options.seqLen)]
       : request.initial?.map((ids) => checkPrompt(model, ids, options.seqLen));
-  return execute(request, options, target, bos, async (evaluator, allowed) =>
+  return execute(request, options, targets, bos, async (evaluator, allowed) =>
     initEpo(evaluator, options, allowed, initial),
   );
 }
@@ -138,7 +163,7 @@ export async function resumeDream(request: ResumeRequest): Promise<DreamResult> 
     throw new RunError(
       `cannot resume: the run dreamed ${header.target}, the target given is ${request.target.spec}`,
     );
-  const target = parseRunTarget(request.target ?? header.target, request.model, options, bos);
+  const targets = runTargets(request.target ?? header.target, request.model, options, bos);
   // A prompt's first values are the ones the run went on using (a member's own, from the gradient program,
   // may differ from its fitness as a child in the last float32 bit): the first occurrence wins, and only it
   // enters the frontier, as in the run that never stopped.
@@ -154,7 +179,7 @@ export async function resumeDream(request: ResumeRequest): Promise<DreamResult> 
   return execute(
     { ...request, target: header.target, options },
     options,
-    target,
+    targets,
     bos,
     async () => {
       for (const m of checkpoint.population)
@@ -171,14 +196,41 @@ export async function resumeDream(request: ResumeRequest): Promise<DreamResult> 
   );
 }
 
-/** A run's target, parsed against its sequences: the optimized tokens and the BOS, if any. */
+/** A run's contexts (context.ts: one per template, else one) and its target parsed for each. */
+export interface RunTargets {
+  spec: string;
+  contexts: SequenceContext[];
+  targets: Target[];
+}
+
+/**
+ * A run's target, parsed against each of its contexts' sequences: the BOS (if any), a template's fixed
+ * tokens around the optimized ones, and a continuation target's text after them.
+ */
+export function runTargets(
+  spec: string | Target,
+  model: Model,
+  options: EpoOptions,
+  bos: number | null,
+): RunTargets {
+  const continuation =
+    typeof spec === 'string' ? (continuationIds(spec, model) ?? []) : [...(spec.continuation ?? [])];
+  const contexts = runContexts(model, options.templates, continuation, { seqLen: options.seqLen, bos });
+  const lead = bos === null ? 0 : 1;
+  const targets = contexts.map((c) =>
+    parseTarget(spec, { model, seqLen: lead + c.before.length + options.seqLen + c.after.length }),
+  );
+  return { spec: (targets[0] as Target).spec, contexts, targets };
+}
+
+/** A run's target as parsed for its first context (its only one, without templates). */
 export function parseRunTarget(
   spec: string | Target,
   model: Model,
   options: EpoOptions,
   bos: number | null,
 ): Target {
-  return parseTarget(spec, { model, seqLen: options.seqLen + (bos === null ? 0 : 1) });
+  return runTargets(spec, model, options, bos).targets[0] as Target;
 }
 
 /** The BOS id a run puts before the optimized tokens, or null (options.bos, else the tokenizer's default). */
@@ -209,34 +261,46 @@ function encodePrompt(model: Model, text: string, seqLen: number): number[] {
   return ids;
 }
 
+/** What evaluates a run's prompts: over one context, or over several (ContextsEvaluator). */
+export type RunEvaluator = ModelEvaluator | ContextsEvaluator;
+
 /**
- * What a run steps EPO with: the evaluator, the tokens it may propose, and the round-trip check where asked
- * for. Resolves `options.topk` (the evaluator caps it at the tokens that may be proposed: stories260K allows
+ * What a run steps EPO with: the evaluator (one per context, combined where there are several), the tokens
+ * it may propose, and the round-trip check where asked for. Resolves `options.topk` (the evaluator caps it at the tokens that may be proposed: stories260K allows
  * 509 of 512) and `options.threads` (part of what makes a run replay, so run.json records the one used) in
  * place.
  */
 export async function openEvaluator(
   model: Model,
-  target: Target,
+  { contexts, targets }: RunTargets,
   options: EpoOptions,
   bos: number | null,
   profilePrefix?: string,
   runtime?: Runtime,
-): Promise<{ evaluator: ModelEvaluator; allowed: number[]; accept?: AcceptChild }> {
+): Promise<{ evaluator: RunEvaluator; allowed: number[]; accept?: AcceptChild }> {
   const policy = tokenPolicy(model.config.vocabSize, model.tokenizer, options.ascii);
   options.threads ??= defaultThreads(model.config);
-  const evaluator = await ModelEvaluator.create(model, target, {
-    seqLen: options.seqLen,
-    ...(bos === null ? {} : { bos }),
-    topk: resolveTopk(options.topk, policy.allowed.length),
-    banned: policy.banned,
-    threads: options.threads,
-    evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
-    argmax: false,
-    likely: options.likelyShare > 0,
-    ...(profilePrefix && { profilePrefix }),
-    ...(runtime && { runtime }),
-  });
+  const several = contexts.length > 1;
+  const parts: ModelEvaluator[] = [];
+  for (const [i, { before, after }] of contexts.entries())
+    parts.push(
+      await ModelEvaluator.create(model, targets[i] as Target, {
+        seqLen: options.seqLen,
+        ...(bos === null ? {} : { bos }),
+        prefix: before,
+        suffix: after,
+        topk: resolveTopk(options.topk, policy.allowed.length),
+        banned: policy.banned,
+        threads: options.threads,
+        evaluation: options.evaluation === 'auto' ? defaultEvaluation(model.config) : options.evaluation,
+        argmax: false,
+        likely: options.likelyShare > 0,
+        scores: several,
+        ...(profilePrefix && { profilePrefix: several ? `${profilePrefix}-context${i + 1}` : profilePrefix }),
+        ...(runtime && { runtime }),
+      }),
+    );
+  const evaluator = several ? new ContextsEvaluator(parts) : (parts[0] as ModelEvaluator);
   options.topk = evaluator.topk;
   const tokenizer = model.tokenizer;
   return {
@@ -280,16 +344,16 @@ function checkFinite(record: IterationRecord, model: Model): void {
 async function execute(
   request: DreamRequest,
   options: EpoOptions,
-  target: Target,
+  targets: RunTargets,
   bos: number | null,
-  start: (evaluator: ModelEvaluator, allowed: number[]) => Promise<EpoState>,
+  start: (evaluator: RunEvaluator, allowed: number[]) => Promise<EpoState>,
   previous?: { checkpoint: Checkpoint; frontier: Candidate[] },
 ): Promise<DreamResult> {
   const { model, sink } = request;
   const kept: IterationRecord[] | undefined = sink ? undefined : [];
   const { evaluator, allowed, accept } = await openEvaluator(
     model,
-    target,
+    targets,
     options,
     bos,
     request.profilePrefix,
@@ -302,17 +366,29 @@ async function execute(
   const header: RunHeader = {
     version: RUN_VERSION,
     model: { id: model.id, sha256: request.modelSha256 ?? UNRECORDED },
-    target: target.spec,
+    target: targets.spec,
     options,
     seed: options.seed,
     bos,
     evaluation: evaluator.evaluation,
   };
+  const goal = request.goal;
+  let reached: GoalReached | null = null;
+  /** Whether the run ends at its goal, checked on the population of `state` (once met, no more). */
+  const atGoal = async (state: EpoState): Promise<boolean> => {
+    if (!goal || reached) return false;
+    const at = { iterations: state.iter, seconds: elapsed() };
+    const met = await goal.check(state.population, at);
+    if (!met) return false;
+    reached = { ...scored(met), text: textOf(model, met.ids), ...at };
+    return goal.stop;
+  };
   try {
     const state = await start(evaluator, allowed);
     frontierPool.push(...state.population.map(scored));
     sink?.begin?.(header, checkpointOf(state, elapsed(), dropped));
-    while (state.iter < options.iters) {
+    let done = await atGoal(state);
+    while (!done && state.iter < options.iters) {
       if (request.shouldStop?.()) break;
       if (options.timeLimit > 0 && (performance.now() - started) / 1000 >= options.timeLimit) break;
       if (options.maxEvaluations > 0 && state.evaluations >= options.maxEvaluations) break;
@@ -330,6 +406,7 @@ async function execute(
         state,
         evaluationsPerSecond: record.candidates.length / Math.max(record.seconds, 1e-9),
       });
+      done = await atGoal(state);
     }
     const summary: RunSummary = {
       ...header,
@@ -343,6 +420,7 @@ async function execute(
         penalty: m.penalty,
       })),
       frontier: nondominatedFrontier(frontierPool).map((c) => ({ ...scored(c), text: textOf(model, c.ids) })),
+      ...(goal && { goal: { name: goal.name, reached } }),
     };
     sink?.end?.(summary);
     return kept ? { ...summary, history: kept } : summary;

@@ -23,27 +23,10 @@ import { readDirectionFile } from '../io/direction.ts';
 import { readSaeFeature, type SaeFeature } from '../io/sae.ts';
 import type { Model } from '../models/model.ts';
 import { parseHook, type Hook } from '../models/hooks.ts';
+import { CONTINUATION, continuationTarget } from './continuation.ts';
+import { TargetSpecError, type Target, type TargetContext, type TargetInputs } from './target-types.ts';
 
-/** A scalar per sequence built from a model's hooks or logits: what EPO drives up. */
-export interface Target {
-  /** The spec as written. */
-  readonly spec: string;
-  /** Hooks the target reads. */
-  readonly hooks: readonly string[];
-  /** The target of each sequence, [B], from the values of `hooks` (and the logits, for `logit:`). */
-  value(inputs: TargetInputs): Node;
-}
-
-/** What a target reads: the values of its hooks, and the logits [B,T,V] where the model was built whole. */
-export interface TargetInputs {
-  readonly hooks: Readonly<Record<string, Node>>;
-  readonly logits?: Node;
-}
-
-/** A malformed target spec, or one that names a hook, index or token the model does not have. */
-export class TargetSpecError extends Error {
-  override name = 'TargetSpecError';
-}
+export { TargetSpecError, type Target, type TargetContext, type TargetInputs } from './target-types.ts';
 
 export const TARGET_SYNTAX = [
   'HOOK[N]            feature N of a hook at the last position, e.g. blocks.2.mlp.hook_post[17]',
@@ -52,16 +35,11 @@ export const TARGET_SYNTAX = [
   'HOOK@dir:FILE.json the hook standardized over its features, dotted with the direction in FILE',
   'blocks.L.attn.hook_pattern[h=H,k=K]  attention from the last position to key K in head H',
   'sae:DIR[N]         pre-activation of feature N of the SAELens SAE in DIR, last position (@P as above)',
+  'continuation:TEXT  mean log-probability of TEXT after the prompt, teacher-forced (TEXT is appended; a',
+  '                   JSON string keeps its spaces clear; #ID,#ID… gives token ids). continuation-min:TEXT',
+  "                   takes the least likely token, continuation-mellowmax:TEXT nanoGCG's loss between the",
+  '                   two, continuation-margin:TEXT the logit margins (greedy decoding says TEXT when all > 0)',
 ].join('\n  ');
-
-/** The options a target needs from its surroundings. */
-export interface TargetContext {
-  model: Model;
-  /** Sequence length of the graphs it will be built into (BOS included). */
-  seqLen: number;
-  /** Reads a direction file (default: a JSON array of numbers on disk). */
-  readDirection?: (path: string) => number[];
-}
 
 const FEATURE = /^([\w.]+)\[(\d+)\](?:@(-?\d+))?$/;
 const PATTERN = /^([\w.]+)\[h=(\d+),\s*k=(-?\d+)\]$/;
@@ -205,6 +183,7 @@ function parseSpec(text: string, context: TargetContext): Target {
       `${text} is a custom target, a function: give the target object (customTarget) again, not its name`,
     );
   if (text.startsWith('logit:')) return logitTarget(text, context);
+  if (CONTINUATION.test(text)) return continuationTarget(text, context);
   if (text.startsWith('sae:')) {
     const sae = SAE.exec(text);
     if (!sae) throw new TargetSpecError(`cannot parse target "${text}"; expected sae:DIR[N] or sae:DIR[N]@P`);

@@ -12,6 +12,7 @@ import {
   type OptionName,
 } from '../../dream/options.ts';
 import { resolveBos } from '../../dream/run.ts';
+import { CONTINUATION_LOSSES, continuationWithLoss } from '../../objectives/continuation.ts';
 import type { RunHeader } from '../../dream/records.ts';
 import { tokenPolicy } from '../../dream/tokens.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
@@ -38,8 +39,11 @@ interface ResumeContext {
 export interface DreamOption {
   name: string;
   short?: string;
-  /** int, number: non-negative; flag: a boolean set by its presence; choice: one of `choices`. */
-  kind: 'int' | 'number' | 'flag' | 'text' | 'choice';
+  /**
+   * int, number: non-negative; flag: a boolean set by its presence; choice: one of `choices`; texts: a text,
+   * repeatable.
+   */
+  kind: 'int' | 'number' | 'flag' | 'text' | 'texts' | 'choice';
   /** The value's name in the usage text (N, X, DIR…). */
   arg?: string;
   /** The EpoOptions key it sets (a flag sets it to `set`, default true). */
@@ -81,6 +85,30 @@ export const OPTIONS: readonly DreamOption[] = [
     arg: 'T',
     help: 'the target spec',
     compare: (c) => [c.run.target.trim(), c.raw.trim()],
+  },
+  {
+    name: 'loss',
+    kind: 'choice',
+    arg: 'L',
+    choices: CONTINUATION_LOSSES,
+    help: [
+      'for a continuation:TEXT target, how its tokens count: mean log-probability (default), min',
+      "(the least likely token), mellowmax (nanoGCG's, between the two) or margin (logit margins)",
+    ],
+    compare: (c) => [c.run.target.trim(), continuationWithLoss(c.run.target, c.raw)],
+  },
+  {
+    name: 'template',
+    kind: 'texts',
+    arg: 'T',
+    key: 'templates',
+    default: 'none',
+    help: [
+      "fixed text around the prompt, 'BEFORE{prompt}AFTER' (spaces as written); the prompt's xent is",
+      'that of its own tokens in this context. Repeat: one prompt for every template, target and xent',
+      'averaged. Targets read positions from the end of the whole sequence',
+    ],
+    compare: (c) => [JSON.stringify(c.run.options.templates ?? []), JSON.stringify(c.given.templates)],
   },
   {
     name: 'preset',
@@ -371,6 +399,7 @@ function optionValue(o: DreamOption, values: Record<string, unknown>, usage: str
   if (o.auto && raw === 'auto') return raw;
   if (o.kind === 'int' || o.kind === 'number')
     return numberOption(values, o.name, 0, { integer: o.kind === 'int', ...o.spec, usage });
+  if (o.kind === 'texts') return raw;
   if (o.kind === 'choice' && !o.choices?.includes(raw as string))
     throw new UsageError(`--${o.name} must be ${oneOf(o.choices ?? [])}, got "${String(raw)}"\n\n${usage}`);
   return raw;
@@ -429,7 +458,7 @@ export function resumeConflicts(
   for (const o of OPTIONS) {
     const raw = values[o.name];
     if (raw === undefined || o.resume === 'call') continue;
-    const now = o.kind === 'flag' ? 'on' : String(raw);
+    const now = o.kind === 'flag' ? 'on' : o.kind === 'texts' ? JSON.stringify(raw) : String(raw);
     if (o.resume === 'start') {
       conflicts.push(`--${o.name} (run: already started, given: ${now})`);
       continue;

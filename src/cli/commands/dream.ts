@@ -12,6 +12,7 @@ import type { RunSummary } from '../../dream/records.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import { TARGET_SYNTAX } from '../../objectives/target.ts';
+import { CONTINUATION, continuationWithLoss } from '../../objectives/continuation.ts';
 import { compare, CompareError, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
 import { VersusDataset } from '../../report/quality.ts';
@@ -106,7 +107,11 @@ export const dreamCommand: Command = {
   options: Object.fromEntries(
     OPTIONS.map((o) => [
       o.name,
-      { type: o.kind === 'flag' ? 'boolean' : 'string', ...(o.short !== undefined && { short: o.short }) },
+      {
+        type: o.kind === 'flag' ? 'boolean' : 'string',
+        ...(o.short !== undefined && { short: o.short }),
+        ...(o.kind === 'texts' && { multiple: true }),
+      },
     ]),
   ) as ParseArgsOptions,
   async run(values) {
@@ -138,7 +143,9 @@ async function dreamInto(
   out: string | undefined,
 ): Promise<void> {
   const stored = resume === undefined ? undefined : storedRun(db, resume);
-  const target = stored?.header.target ?? ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
+  const given = ((values.target as string | undefined) ?? DEFAULT_TARGET).trim();
+  const loss = values.loss as string | undefined;
+  const target = stored?.header.target ?? (loss === undefined ? given : continuationWithLoss(given, loss));
   // --against: the scan read and checked against this run's target and model before any work.
   const againstPath = values.against as string | undefined;
   const scan = againstPath === undefined ? undefined : cliScan(values, againstPath);
@@ -215,14 +222,16 @@ async function dreamInto(
     }
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else {
+      // The next token after the prompt, where nothing fixed follows it.
+      const alone = summary.options.templates.length === 0 && !CONTINUATION.test(summary.target);
       const target = parseRunTarget(summary.target, model, summary.options, summary.bos);
       const ids = summary.frontier.map((p) => p.ids);
-      const next = await nextTokens(model, target, ids, summary.bos, summary.options.threads);
+      const next = alone ? await nextTokens(model, target, ids, summary.bos, summary.options.threads) : [];
       printFrontier(
         summary,
         (l) => console.log(l),
         (ids) => promptText(model, ids, 90, tokenStyle(values)),
-        next.map((id) => model.tokenizer?.decode([id]) ?? `#${id}`),
+        alone ? next.map((id) => model.tokenizer?.decode([id]) ?? `#${id}`) : undefined,
       );
       const filter = filterLine(summary);
       if (filter) console.log(filter);

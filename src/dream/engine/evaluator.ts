@@ -12,9 +12,15 @@ import {
   type Session,
 } from '../../runtime/index.ts';
 import { promptKey, type Child, type EpoEvaluator, type Evaluated } from '../epo.ts';
-import { evaluatePacked, incrementalProgram, type PackedChild } from './incremental.ts';
+import {
+  evaluatePacked,
+  incrementalProgram,
+  sequenceLayout,
+  type PackedChild,
+  type SequenceLayout,
+} from './incremental.ts';
 import { PrefixCaches, sliceCache, type PrefixCache } from './prefix-cache.ts';
-import { gradientProgram } from './gradient.ts';
+import { gradientProgram, topkTakesAll } from './gradient.ts';
 import { fitnessProgram, VOCAB_BLOCK, type ProgramOptions } from './programs.ts';
 
 /** How EPO evaluates children: from scratch, or from their parents' cached prefixes (incremental.ts). */
@@ -25,6 +31,15 @@ export interface EvaluatorOptions {
   seqLen: number;
   /** A fixed BOS id before the optimized tokens, or none. */
   bos?: number;
+  /** Fixed tokens after the BOS and before the optimized ones (a template's opening). */
+  prefix?: readonly number[];
+  /** Fixed tokens after the optimized ones (a template's ending, a continuation target's text). */
+  suffix?: readonly number[];
+  /**
+   * `scores` gives each position's ranking scores instead of `gradient`'s top-k (see ProgramOptions.scores),
+   * for ContextsEvaluator.
+   */
+  scores?: boolean;
   topk: number;
   banned: readonly boolean[];
   threads?: number;
@@ -106,7 +121,7 @@ export class ModelEvaluator implements EpoEvaluator {
   private zeroPenaltySession?: Promise<Session>;
   private allowedTopk?: Int32Array;
   private readonly caches?: PrefixCaches;
-  private readonly length: number;
+  private readonly layout: SequenceLayout;
   private readonly fixedPrefix: number;
   /** Token rows a fitness run takes at most, and a gradient run. */
   private readonly maxRows: number;
@@ -119,7 +134,9 @@ export class ModelEvaluator implements EpoEvaluator {
     private readonly target: Target,
     readonly seqLen: number,
     readonly topk: number,
-    private readonly bos: number | undefined,
+    /** The fixed tokens before the optimized ones (the BOS first, where used) and after them. */
+    private readonly before: readonly number[],
+    private readonly after: readonly number[],
     private readonly program: ProgramOptions,
     private readonly compileOptions: Omit<CompileOptions, 'outputs'>,
     private readonly runtime: Runtime,
@@ -127,7 +144,7 @@ export class ModelEvaluator implements EpoEvaluator {
     private readonly incrementalSession: Session | undefined,
     activationBytesPerRun: number,
   ) {
-    this.length = program.length;
+    this.layout = sequenceLayout(program);
     this.fixedPrefix = program.fixedPrefix;
     const perRow = bytesPerRow(model.config);
     this.maxRows = Math.max(1, Math.floor(activationBytesPerRun / perRow.fitness));
@@ -144,20 +161,26 @@ export class ModelEvaluator implements EpoEvaluator {
   }
 
   static async create(model: Model, target: Target, options: EvaluatorOptions): Promise<ModelEvaluator> {
-    const fixedPrefix = options.bos === undefined ? 0 : 1;
+    const before = [...(options.bos === undefined ? [] : [options.bos]), ...(options.prefix ?? [])];
+    const after = [...(options.suffix ?? [])];
     const allowed = options.banned.filter((b) => !b).length;
     const topk = Math.min(options.topk, allowed); // a banned token is never proposed
-    const length = options.seqLen + fixedPrefix;
-    const evaluation = options.evaluation ?? defaultEvaluation(model.config);
-    const incremental = evaluation === 'incremental' ? incrementalProgram(model, target, length) : undefined;
-    const program: ProgramOptions = {
-      length,
-      fixedPrefix,
+    const shape = {
+      length: before.length + options.seqLen + after.length,
+      fixedPrefix: before.length,
+      fixedSuffix: after.length,
       topk,
       banned: options.banned,
+    };
+    const evaluation = options.evaluation ?? defaultEvaluation(model.config);
+    const incremental =
+      evaluation === 'incremental' ? incrementalProgram(model, target, sequenceLayout(shape)) : undefined;
+    const program: ProgramOptions = {
+      ...shape,
       argmax: options.argmax ?? true,
       cache: incremental !== undefined,
       likely: options.likely ?? false,
+      scores: options.scores ?? false,
     };
     // Every program reads the model's weights where they are (shared, not copied per session), and returns
     // its buffers after each run: ONNX Runtime's arena would keep the largest (the logits) for good, per
@@ -180,7 +203,8 @@ export class ModelEvaluator implements EpoEvaluator {
       target,
       options.seqLen,
       topk,
-      options.bos,
+      before,
+      after,
       program,
       compileOptions,
       runtime,
@@ -199,20 +223,21 @@ export class ModelEvaluator implements EpoEvaluator {
     });
   }
 
-  /** Full sequences [B, BOS? + seqLen] as int64. */
+  /** Full sequences [B, T] as int64. */
   private feed(prompts: readonly (readonly number[])[]): HostTensor {
     const rows = prompts.map((p) => this.full(p));
     return {
       dtype: 'int64',
-      shape: [rows.length, this.length],
+      shape: [rows.length, this.layout.length],
       data: BigInt64Array.from(rows.flat(), (v) => BigInt(v)),
     };
   }
 
-  private full(prompt: readonly number[]): number[] {
+  /** A prompt in its context: the fixed tokens before it, its tokens, the fixed tokens after. */
+  full(prompt: readonly number[]): number[] {
     if (prompt.length !== this.seqLen)
       throw new Error(`a prompt has ${prompt.length} tokens, expected ${this.seqLen}`);
-    return this.bos === undefined ? [...prompt] : [this.bos, ...prompt];
+    return [...this.before, ...prompt, ...this.after];
   }
 
   /** Target and xent (and, unless disabled, the final-token argmax) of each prompt, evaluated in full. */
@@ -221,7 +246,7 @@ export class ModelEvaluator implements EpoEvaluator {
   ): Promise<{ target: number[]; xent: number[]; argmax: number[] }> {
     this.fitnessSession ??= this.compileFitness();
     const session = await this.fitnessSession;
-    const most = Math.max(1, Math.floor(this.maxRows / this.length));
+    const most = Math.max(1, Math.floor(this.maxRows / this.layout.length));
     const result = { target: [] as number[], xent: [] as number[], argmax: [] as number[] };
     for (const [start, end] of equalRuns(prompts.length, Math.ceil(prompts.length / most))) {
       const out = await session.run({ ids: this.feed(prompts.slice(start, end)) });
@@ -246,7 +271,7 @@ export class ModelEvaluator implements EpoEvaluator {
       position: c.position + this.fixedPrefix,
     }));
     return evaluatePacked(this.incrementalSession, packed, {
-      length: this.length,
+      layout: this.layout,
       hidden: this.model.config.hidden,
       patterns: this.patterns,
       maxRows: this.maxRows,
@@ -282,37 +307,66 @@ export class ModelEvaluator implements EpoEvaluator {
     prompts: readonly (readonly number[])[],
     penalties: readonly number[],
   ): Promise<Evaluated & { topk: Int32Array[]; likely?: Int32Array[] }> {
-    const { target, xent, topk, likely } = await this.run(prompts, penalties);
-    return { target, xent, topk, ...(this.program.likely && { likely }) };
+    if (this.program.scores) throw new Error('this evaluator gives scores (see EvaluatorOptions.scores)');
+    const { target, xent, ranked, likely } = await this.run(prompts, penalties);
+    const topk = ranked.map((r) => (r as Int32Array | undefined) ?? this.everyAllowed());
+    return { target, xent, topk, ...(this.program.likely && { likely: likely as Int32Array[] }) };
   }
 
   /**
-   * The gradient program over `prompts`, in runs of at most `maxGradientRows` token rows; for incremental
-   * evaluation each prompt's prefix cache is kept.
+   * Per prompt: its target, xent and, at each optimized position, the scores that rank the tokens
+   * (−∂loss/∂onehot/λ, or itself at λ = 0; none where the top-k takes every allowed token) and the model's
+   * log-probabilities (where `likely`), [seqLen × V] each: what ContextsEvaluator adds over contexts.
+   */
+  async scores(
+    prompts: readonly (readonly number[])[],
+    penalties: readonly number[],
+  ): Promise<Evaluated & { favour?: Float32Array[]; likely?: Float32Array[] }> {
+    if (!this.program.scores) throw new Error('this evaluator ranks (see EvaluatorOptions.scores)');
+    const { target, xent, ranked, likely } = await this.run(prompts, penalties);
+    return {
+      target,
+      xent,
+      ...(!topkTakesAll(this.program) && { favour: ranked as Float32Array[] }),
+      ...(this.program.likely && { likely: likely as Float32Array[] }),
+    };
+  }
+
+  /**
+   * The gradient program over `prompts`, in runs of at most `maxGradientRows` token rows, with per prompt its
+   * ranking (top-k, or scores) and likeliest tokens (or their scores); for incremental evaluation each
+   * prompt's prefix cache is kept.
    */
   private async run(
     prompts: readonly (readonly number[])[],
     penalties: readonly number[],
-  ): Promise<Evaluated & { topk: Int32Array[]; likely: Int32Array[]; caches: PrefixCache[] }> {
-    const most = Math.max(1, Math.floor(this.maxGradientRows / this.length));
+  ): Promise<
+    Evaluated & {
+      ranked: (Int32Array | Float32Array | undefined)[];
+      likely: (Int32Array | Float32Array)[];
+      caches: PrefixCache[];
+    }
+  > {
+    const most = Math.max(1, Math.floor(this.maxGradientRows / this.layout.length));
     const result = {
       target: [] as number[],
       xent: [] as number[],
-      topk: [] as Int32Array[],
-      likely: [] as Int32Array[],
+      ranked: [] as (Int32Array | Float32Array | undefined)[],
+      likely: [] as (Int32Array | Float32Array)[],
       caches: [] as PrefixCache[],
     };
+    const [rankedName, likelyName] = this.program.scores ? ['favour', 'likelyScores'] : ['topk', 'likely'];
     for (const [start, end] of equalRuns(prompts.length, Math.ceil(prompts.length / most))) {
       const part = prompts.slice(start, end);
       const out = await this.runOnce(part, penalties.slice(start, end));
-      const per = this.seqLen * this.topk;
-      const indices = out['topk']?.data as Int32Array | undefined;
-      const likely = out['likely']?.data as Int32Array | undefined;
+      const ranked = out[rankedName as string]?.data as Int32Array | Float32Array | undefined;
+      const likely = out[likelyName as string]?.data as Int32Array | Float32Array | undefined;
       result.target.push(...numbers(out['target']));
       result.xent.push(...numbers(out['xent']));
       part.forEach((ids, b) => {
-        result.topk.push(indices?.slice(b * per, (b + 1) * per) ?? this.everyAllowed());
-        if (likely) result.likely.push(likely.slice(b * per, (b + 1) * per));
+        const per = (t: { length: number }) => t.length / part.length;
+        result.ranked.push(ranked?.slice(b * per(ranked), (b + 1) * per(ranked)));
+        if (likely) result.likely.push(likely.slice(b * per(likely), (b + 1) * per(likely)));
         if (!this.caches) return;
         const cache = sliceCache(out, b, this.model.config.layers, this.target.hooks);
         this.caches.set(ids, cache);
@@ -339,7 +393,7 @@ export class ModelEvaluator implements EpoEvaluator {
   }
 
   /** Where the top-k takes every allowed token (topkTakesAll), each position's: those tokens in id order. */
-  private everyAllowed(): Int32Array {
+  everyAllowed(): Int32Array {
     if (!this.allowedTopk) {
       const allowed = this.program.banned.flatMap((banned, id) => (banned ? [] : [id]));
       this.allowedTopk = Int32Array.from(

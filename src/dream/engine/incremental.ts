@@ -5,10 +5,13 @@
  * attending over its parent's cached keys and its own new ones; logits are formed only where the xent needs
  * them (positions p..T−2) and, for a logit target, at the last position.
  *
- * The xent of a child with change at p is the mean over t = 1..T−1 of −log p(x_t | x_<t), assembled from
+ * The xent of a child with change at p is the mean over the optimized positions first ≤ t < end
+ * (programs.ts, xentSpan) of −log p(x_t | x_<t), assembled from
  *   t < p: the parent's log-probabilities (same tokens, same prefix);
  *   t = p: the parent's final-norm row h at p − 1 and its log-sum-exp (same prefix): h·W_U[x_p] − logΣexp;
- *   t > p: the program's log-probabilities, from logits at the new positions p..T−2.
+ *   t > p: the program's log-probabilities, from logits at the new positions p..end−2.
+ * Fixed tokens after the optimized ones (a template's ending, a continuation's text) are new rows of every
+ * child: what they see changed.
  */
 import {
   concat,
@@ -30,25 +33,38 @@ import type { FirstBlockReuse, Model } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
 import type { HostTensor, Session } from '../../runtime/index.ts';
 import { stackCaches, stackedInputs, type PrefixCache } from './prefix-cache.ts';
-import { head, nextLogProbs } from './programs.ts';
-import { lastPosition, targetOnViews, type PositionView } from './target-views.ts';
+import { head, nextLogProbs, xentSpan, type ProgramOptions } from './programs.ts';
+import { targetOnViews, type PositionView } from './target-views.ts';
+
+/** Where a context's positions lie: T in all, the xent's [first, end), and the last `tail` with logits. */
+export interface SequenceLayout {
+  length: number;
+  first: number;
+  end: number;
+  /** The positions from the last optimized one on, whose logits a target may read (always new rows). */
+  tail: number;
+}
+
+export function sequenceLayout(options: ProgramOptions): SequenceLayout {
+  const { first, end } = xentSpan(options);
+  return { length: options.length, first, end, tail: options.length - end + 1 };
+}
 
 /**
  * The incremental fitness program over packed children (see PackedSequences): inputs `ids` [1,R] and
  * `positions` [R] of the R new tokens, the slots that place them, the parents' prefix caches stacked
  * (prefix-cache.ts: C = parents·T rows), `logitRows` [L] and `next` [L] (the rows whose next token enters
- * the xent, and that token), `lastRows` [B] (each child's last row, for a logit target), `parents` [B], and
- * per child `previous` [B,D] and
- * `previousToken` [B] (its parent's final-norm row at p − 1 and its token at p). Outputs: `target` [B],
- * `logprobs` [L] and `labelLogits` [B] (previous·W_U[previousToken], the logit of the child's new token).
- * Undefined when the target reads logits other than at the last position.
+ * the xent, and that token), `tailRows` [B,tail] (each child's rows of its last `tail` positions, whose
+ * logits a target may read), `parents` [B], and per child `previous` [B,D] and `previousToken` [B] (its
+ * parent's final-norm row at p − 1 and its token at p). Outputs: `target` [B], `logprobs` [L] and
+ * `labelLogits` [B] (previous·W_U[previousToken], the logit of the child's new token). Undefined when the
+ * target reads logits before the tail.
  */
 export function incrementalProgram(
   model: Model,
   target: Target,
-  length: number,
+  { length: T, tail }: SequenceLayout,
 ): Record<string, Node> | undefined {
-  const T = length;
   const { vocabSize: V } = model.config;
   const ids = input('ids', 'int64', [1, 'R']);
   const positions = input('positions', 'int64', ['R']);
@@ -83,6 +99,7 @@ export function incrementalProgram(
     },
   });
   const { normalized, unembed, unembedding } = head(result); // normalized [1,R,D]
+  const D = model.config.hidden;
 
   // The target reads its hooks over each child's whole sequence, cached positions from the parent: rows of
   // [parent rows; new rows] at the key slots, gathered only at the positions it reads.
@@ -106,15 +123,26 @@ export function incrementalProgram(
       };
     }
   }
-  const lastRows = input('lastRows', 'int64', ['B']);
-  const lastLogits = reshape(unembed(gather(normalized, lastRows, 1)), [B, 1, V]); // [B,1,V]
-  const value = targetOnViews(target, hooks, lastPosition(lastLogits, [B, T, V]), T);
+  const tailRows = input('tailRows', 'int64', ['B', tail]);
+  const formed = new Map<string, Node>();
+  const logits: PositionView = {
+    shape: [B, T, V],
+    at(from, to) {
+      if (from < T - tail) return undefined;
+      const key = `${from}:${to}`;
+      const picked = slice(tailRows, [1], [from - (T - tail)], [to - (T - tail)]); // [B,to−from]
+      if (!formed.has(key))
+        formed.set(key, unembed(reshape(gather(normalized, picked, 1), [B, to - from, D])));
+      return formed.get(key); // [B,to−from,V]
+    },
+  };
+  const value = targetOnViews(target, hooks, logits, T);
   if (!value) return undefined;
 
   const logitRows = input('logitRows', 'int64', ['L']);
   const next = reshape(input('next', 'int64', ['L']), [1, 'L']);
   const logprobs = nextLogProbs(gather(normalized, logitRows, 1), next, unembed, V); // [1,L]
-  const previous = input('previous', 'float32', ['B', model.config.hidden]);
+  const previous = input('previous', 'float32', ['B', D]);
   const previousToken = input('previousToken', 'int64', ['B']);
   const labelLogits = reduceSum(mul(previous, gather(unembedding, previousToken)), [1]); // [B]
   return { target: value, logprobs: reshape(logprobs, ['L']), labelLogits };
@@ -140,7 +168,11 @@ const int64 = (values: readonly number[], shape: number[]): HostTensor => ({
 /** The feeds of one run of the incremental program, and how to read its outputs back into xents. */
 export function packChildren(
   children: readonly PackedChild[],
-  { length: T, hidden: D, patterns }: { length: number; hidden: number; patterns: ReadonlySet<string> },
+  {
+    layout: { length: T, first, end, tail },
+    hidden: D,
+    patterns,
+  }: { layout: SequenceLayout; hidden: number; patterns: ReadonlySet<string> },
 ): {
   feeds: Record<string, HostTensor>;
   xents(out: { logprobs: Float32Array; labelLogits: Float32Array }): number[];
@@ -161,10 +193,10 @@ export function packChildren(
   const querySlots: number[] = [];
   const logitRows: number[] = [];
   const next: number[] = [];
-  const lastRows: number[] = [];
+  const tailRows: number[] = [];
   const parentOf: number[] = [];
   const known: number[] = []; // per child: Σ of its log-probabilities taken from the parent
-  const previous = new Float32Array(children.length * D); // zero where p = 0 (no xent term at t = p)
+  const previous = new Float32Array(children.length * D); // zero where p < first (no xent term at t = p)
   const previousToken: number[] = [];
   // Block 0 (FirstBlockReuse): the fresh rows are the new rows whose token differs from the parent's (the
   // first new row always), row C + f of [cached; fresh] for the f-th of them.
@@ -177,12 +209,12 @@ export function packChildren(
     const p = child.position;
     if (child.ids.length !== T) throw new GraphError(`a child has ${child.ids.length} tokens, expected ${T}`);
     let sum = 0;
-    for (let t = 1; t < p; t++) sum += child.parent.logprobs[t - 1] as number;
-    if (p >= 1) {
-      sum -= child.parent.logSumExp[p - 1] as number; // + the logit of x_p, from the program's labelLogits
-      previous.set(child.parent.normalized.subarray((p - 1) * D, p * D), b * D);
+    for (let t = first; t < p; t++) sum += child.parent.logprobs[t - first] as number;
+    if (p >= first) {
+      sum -= child.parent.logSumExp[p - first] as number; // + the logit of x_p, from the program's labelLogits
+      previous.set(child.parent.normalized.subarray((p - first) * D, (p - first + 1) * D), b * D);
     }
-    previousToken.push(p >= 1 ? (child.ids[p] as number) : 0);
+    previousToken.push(p >= first ? (child.ids[p] as number) : 0);
     known.push(sum);
     parentOf.push(m);
     for (let t = 0; t < T; t++) {
@@ -203,10 +235,11 @@ export function packChildren(
       rowSlots.push(b * T + t);
       keySlots.push(C + r);
       querySlots.push(1 + r);
-      if (t < T - 1) {
+      if (t < end - 1) {
         logitRows.push(r);
         next.push(child.ids[t + 1] as number);
-      } else lastRows.push(r);
+      }
+      if (t >= T - tail) tailRows.push(r);
     }
   });
   const R = ids.length;
@@ -219,7 +252,7 @@ export function packChildren(
     querySlots: int64(querySlots, [B, T]),
     logitRows: int64(logitRows, [L]),
     next: int64(next, [L]),
-    lastRows: int64(lastRows, [B]),
+    tailRows: int64(tailRows, [B, tail]),
     parents: int64(parentOf, [B]),
     previous: { dtype: 'float32', shape: [B, D], data: previous },
     previousToken: int64(previousToken, [B]),
@@ -235,10 +268,10 @@ export function packChildren(
       const sums = [...known];
       let r = 0;
       children.forEach((child, b) => {
-        if (child.position >= 1) sums[b]! += labelLogits[b] as number;
-        for (let t = Math.max(child.position, 0); t < T - 1; t++) sums[b]! += logprobs[r++] as number;
+        if (child.position >= first) sums[b]! += labelLogits[b] as number;
+        for (let t = child.position; t < end - 1; t++) sums[b]! += logprobs[r++] as number;
       });
-      return sums.map((s) => -s / (T - 1));
+      return sums.map((s) => -s / (end - first));
     },
   };
 }
@@ -250,9 +283,9 @@ export function packChildren(
 export async function evaluatePacked(
   session: Session,
   children: readonly PackedChild[],
-  shape: { length: number; hidden: number; patterns: ReadonlySet<string>; maxRows: number },
+  shape: { layout: SequenceLayout; hidden: number; patterns: ReadonlySet<string>; maxRows: number },
 ): Promise<{ target: number[]; xent: number[] }> {
-  const rowsOf = (c: PackedChild) => shape.length - c.position;
+  const rowsOf = (c: PackedChild) => shape.layout.length - c.position;
   const total = children.reduce((s, c) => s + rowsOf(c), 0);
   const runs = Math.max(1, Math.ceil(total / shape.maxRows));
   // Child i goes to run ⌊(rows before it)·runs/total⌋.

@@ -29,13 +29,18 @@ import {
 } from '../../graph/index.ts';
 import type { BuildResult, Model } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
-import { targetValue } from './target-views.ts';
+import { targetValue, type PositionView } from './target-views.ts';
 
 export interface ProgramOptions {
   /** Tokens per sequence fed to the model, BOS included. */
   length: number;
-  /** Leading positions that are fixed (1 with a BOS), excluded from the gradient's top-k. */
+  /** Leading positions that are fixed (a BOS, a template's opening), excluded from the gradient's top-k. */
   fixedPrefix: number;
+  /**
+   * Trailing positions that are fixed (a template's ending, a continuation target's text; default 0): never
+   * proposed, and outside the xent, which scores the optimized tokens in their context (xentSpan).
+   */
+  fixedSuffix?: number;
   topk: number;
   /** Per vocabulary row: true when the token may never be proposed. */
   banned: readonly boolean[];
@@ -50,6 +55,23 @@ export interface ProgramOptions {
    * weighted per member, at the cost of a slower pass over the vocabulary. Without it, every λ must be > 0.
    */
   zeroPenalties?: boolean;
+  /**
+   * The gradient program returns its ranking's scores instead of its top-k (`favour` [B,S,V], and with
+   * `likely` the model's `likelyScores`), for runs over several contexts, whose scores add up before ranking
+   * (contexts.ts).
+   */
+  scores?: boolean;
+}
+
+/**
+ * The positions [first, end) whose tokens the xent scores: the optimized ones (after the fixed prefix, before
+ * the fixed suffix) that have a prediction, so position 0 only where nothing comes before it.
+ */
+export function xentSpan({ length, fixedPrefix, fixedSuffix = 0 }: ProgramOptions): {
+  first: number;
+  end: number;
+} {
+  return { first: Math.max(fixedPrefix, 1), end: length - fixedSuffix };
 }
 
 /** The full build's final norm and unembedding. */
@@ -115,12 +137,42 @@ export function nextLogProbs(
   return sub(logit, squeeze(logSum, [2])); // [B,L]
 }
 
-/** Each sequence's mean next-token cross-entropy [B] over positions 1..T−1 of ids [B,T]: the fitness xent. */
-export function meanXent(result: BuildResult, ids: Node, vocab: number): Node {
+/**
+ * Each sequence's mean next-token cross-entropy [B] over positions [first, end) of ids [B,T] (xentSpan;
+ * default every position after the first): the fitness xent.
+ */
+export function meanXent(
+  result: BuildResult,
+  ids: Node,
+  vocab: number,
+  { first, end } = { first: 1, end: ids.shape[1] as number },
+): Node {
   const { normalized, unembed } = head(result);
-  const T = ids.shape[1] as number;
-  const logprobs = nextLogProbs(rows(normalized, 0, T - 1), rows(ids, 1, T), unembed, vocab); // [B,T−1]
+  const logprobs = nextLogProbs(rows(normalized, first - 1, end - 1), rows(ids, first, end), unembed, vocab);
   return neg(reduceMean(logprobs, [1])); // [B]
+}
+
+/**
+ * The positions whose logits a target may read without the whole [B,T,V]: from the last optimized one on
+ * (a continuation's text, the last position), each range formed once from the final norm's rows.
+ */
+export function tailLogits(
+  { normalized, unembed }: ReturnType<typeof head>,
+  options: ProgramOptions,
+): PositionView {
+  const T = options.length;
+  const from = T - (options.fixedSuffix ?? 0) - 1;
+  const V = options.banned.length;
+  const formed = new Map<string, Node>();
+  return {
+    shape: [normalized.shape[0] as Dim, T, V],
+    at(a, b) {
+      if (a < from) return undefined;
+      const key = `${a}:${b}`;
+      if (!formed.has(key)) formed.set(key, unembed(rows(normalized, a, b)));
+      return formed.get(key);
+    },
+  };
 }
 
 /**
@@ -128,19 +180,16 @@ export function meanXent(result: BuildResult, ids: Node, vocab: number): Node {
  * Logits are formed at positions 0..T−2 for the xent (a block of the vocabulary at a time) and at T−1 only
  * for the argmax or a logit target. Only these small outputs leave ONNX Runtime.
  */
-export function fitnessProgram(
-  model: Model,
-  target: Target,
-  { length: T, argmax = true }: ProgramOptions,
-): Record<string, Node> {
+export function fitnessProgram(model: Model, target: Target, options: ProgramOptions): Record<string, Node> {
+  const { length: T, argmax = true } = options;
   const ids = input('ids', 'int64', ['B', T]);
   const result = model.build({ tokens: ids, hooks: target.hooks });
-  const { normalized, unembed } = head(result);
-  const last = unembed(rows(normalized, T - 1, T)); // [B,1,V]
-  const xent = meanXent(result, ids, model.config.vocabSize);
+  const logits = tailLogits(head(result), options);
+  const xent = meanXent(result, ids, model.config.vocabSize, xentSpan(options));
+  const last = logits.at(T - 1, T) as Node; // [B,1,V]
   const [B, , V] = last.shape as [Dim, Dim, Dim];
   return {
-    target: targetValue(target, result, last, T),
+    target: targetValue(target, result, logits),
     xent,
     ...(argmax && { argmax: argMax(reshape(last, [B, V]), -1) }),
   };

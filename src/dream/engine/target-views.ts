@@ -1,8 +1,8 @@
 /**
- * A target read over what a program forms, rather than over a whole build: logits only at the last
- * position, and (incremental evaluation) hooks assembled from the parent's cached rows and the new ones.
+ * A target read over what a program forms, rather than over a whole build: logits only at the positions it
+ * reads, and (incremental evaluation) hooks assembled from the parent's cached rows and the new ones.
  */
-import { input, Node, slice, substitute, topologicalOrder, type Dim, type Shape } from '../../graph/index.ts';
+import { input, Node, slice, substitute, topologicalOrder, type Shape } from '../../graph/index.ts';
 import type { BuildResult } from '../../models/model.ts';
 import type { Target } from '../../objectives/target.ts';
 
@@ -19,8 +19,9 @@ export interface PositionView {
  * The target's value with the logits, and any hooks given as views, read one range of positions at a time
  * (`PositionView.at`) instead of formed over every position. The target is built on stand-ins for them,
  * and each use of a stand-in — which must be a slice along the position axis — is re-rooted on the view's
- * rows for that range. Logits are only ever read at the last position (`logit:TOKEN`), and forming them
- * over [B,T,V] would cost as much as the rest of the model. Undefined when a stand-in is used otherwise.
+ * rows for that range. Targets read logits at the last position (`logit:TOKEN`) or over a continuation's
+ * text, and forming them over [B,T,V] would cost as much as the rest of the model. Undefined when a stand-in
+ * is used otherwise.
  */
 export function targetOnViews(
   target: Target,
@@ -68,16 +69,10 @@ function positionSlice(node: Node, standIn: Node, view: PositionView, length: nu
   return slice(rows, pick(axes), pick(starts), pick(ends));
 }
 
-/** The logits of a build's last position only, as a view: ranges other than [T−1, T) are unavailable. */
-export const lastPosition = (lastLogits: Node, shape: Shape): PositionView => ({
-  shape,
-  at: (from, to) => (from === (shape[1] as number) - 1 && to === from + 1 ? lastLogits : undefined),
-});
-
-/** The target's value over a build, with logits at the last position only when it can. */
-export function targetValue(target: Target, result: BuildResult, lastLogits: Node, length: number): Node {
-  const [B, , V] = lastLogits.shape as [Dim, Dim, Dim];
-  const logits = lastPosition(lastLogits, [B, length, V]);
+/** The target's value over a build, with logits only at the positions it reads (`logits`) when it can. */
+export function targetValue(target: Target, result: BuildResult, logits: PositionView): Node {
   const { hooks, logits: all } = result;
-  return targetOnViews(target, hooks, logits, length) ?? target.value({ hooks, logits: all });
+  return (
+    targetOnViews(target, hooks, logits, logits.shape[1] as number) ?? target.value({ hooks, logits: all })
+  );
 }
