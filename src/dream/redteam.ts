@@ -86,10 +86,17 @@ export class ContinuationCheck {
   }
 }
 
-export interface RedteamRequest extends Omit<DreamRequest, 'target' | 'goal' | 'initial'> {
+/**
+ * The loss red-teaming optimizes unless told otherwise: the logit margins, which are what success is (every
+ * margin positive); on stories260K it found the first successes sooner than the mean or the least
+ * log-probability (README, "Fluent red-teaming").
+ */
+export const REDTEAM_LOSS: ContinuationLoss = 'margin';
+
+export interface RedteamRequest extends Omit<DreamRequest, 'target' | 'goal'> {
   /** What the model should say after the prompt, as it follows it (usually with a leading space). */
   text: string;
-  /** How the text's tokens' losses are folded (continuation.ts; default mean). */
+  /** How the text's tokens' losses are folded (continuation.ts; default REDTEAM_LOSS). */
   loss?: ContinuationLoss;
   /** Go on after success, to the run's iterations or time limit (default: stop at the first success). */
   keepGoing?: boolean;
@@ -119,7 +126,7 @@ export interface RedteamResult {
  * checked once.
  */
 export async function redteam(request: RedteamRequest): Promise<RedteamResult> {
-  const { model, text, loss = 'mean', keepGoing = false } = request;
+  const { model, text, loss = REDTEAM_LOSS, keepGoing = false } = request;
   const spec = continuationSpec(text, loss);
   const options = resolveOptions(request.options ?? {});
   const bos = resolveBos(model, options);

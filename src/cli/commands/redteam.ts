@@ -8,7 +8,7 @@ import type { DreamProgress } from '../../dream/run.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import { loadModel } from '../../models/load.ts';
 import type { Model } from '../../models/model.ts';
-import type { ContinuationLoss } from '../../objectives/continuation.ts';
+import { CONTINUATION_LOSSES, type ContinuationLoss } from '../../objectives/continuation.ts';
 import { StoreSink } from '../../store/runs.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption } from '../numbers.ts';
@@ -20,7 +20,7 @@ import { ScanProgressView } from './scan.ts';
 
 /** The dream options that make sense for a red-teaming run (not its target, start or export). */
 const DREAM_OPTIONS = OPTIONS.filter(
-  (o) => !['target', 'initial', 'init-from', 'resume', 'out', 'force', 'against', 'profile'].includes(o.name),
+  (o) => !['target', 'loss', 'init-from', 'resume', 'out', 'force', 'against', 'profile'].includes(o.name),
 );
 
 const usage = `Usage: reverie redteam --text TEXT [--template T]… [--quantile Q --corpus FILE… | --max-xent X] [options]
@@ -39,7 +39,15 @@ Options:
   --corpus FILE      the corpus of --quantile; repeat for several
   --max-tokens N     read at most N tokens of the corpus for the filter
   --keep-going       go on after success, to --iters or --time-limit
+  --loss L           how the text's tokens count: margin (default: the logit margins, all positive when
+                     greedy decoding says the text), mean (log-probability), min or mellowmax (see dream)
 ${optionLines(DREAM_OPTIONS).join('\n')}`;
+
+function lossOf(raw: string): ContinuationLoss {
+  if (!(CONTINUATION_LOSSES as readonly string[]).includes(raw))
+    throw new UsageError(`--loss must be ${CONTINUATION_LOSSES.join(', ')}; got "${raw}"\n\n${usage}`);
+  return raw as ContinuationLoss;
+}
 
 type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
 
@@ -120,6 +128,7 @@ export const redteamCommand: Command = {
       ]),
     ) as ParseArgsOptions),
     text: { type: 'string' },
+    loss: { type: 'string' },
     quantile: { type: 'string', short: 'q' },
     corpus: { type: 'string', short: 'c', multiple: true },
     'max-tokens': { type: 'string' },
@@ -159,7 +168,8 @@ export const redteamCommand: Command = {
         model,
         modelSha256: sha256,
         text,
-        ...(values.loss !== undefined && { loss: values.loss as ContinuationLoss }),
+        ...(values.loss !== undefined && { loss: lossOf(values.loss as string) }),
+        ...(values.initial !== undefined && { initial: values.initial as string }),
         keepGoing: values['keep-going'] === true,
         options,
         sink,
