@@ -1,4 +1,5 @@
 import type { Model } from '../models/model.ts';
+import { continuationIds } from '../objectives/continuation.ts';
 import { parseTarget } from '../objectives/target.ts';
 import { targetGradientEvaluator } from './favoured.ts';
 import { tokenPolicy } from './tokens.ts';
@@ -74,12 +75,12 @@ export async function attribute(request: AttributionRequest): Promise<Attributio
   const batchSize = request.batchSize ?? 256;
   const seqLen = ids.length;
   const length = seqLen + (bos === null ? 0 : 1);
-  if (length > model.config.maxPositions)
-    throw new AttributionError(`${length} tokens exceed the model's ${model.config.maxPositions} positions`);
-  const target = parseTarget(request.target, {
-    model,
-    seqLen: length,
-  });
+  // a continuation target's text follows the prompt (targetGradientEvaluator)
+  const continuation = continuationIds(request.target, model) ?? [];
+  const total = length + continuation.length;
+  if (total > model.config.maxPositions)
+    throw new AttributionError(`${total} tokens exceed the model's ${model.config.maxPositions} positions`);
+  const target = parseTarget(request.target, { model, seqLen: total });
   const evaluator = await targetGradientEvaluator(model, target, {
     seqLen,
     ...(bos === null ? {} : { bos }),

@@ -1,4 +1,5 @@
 import type { Model } from '../models/model.ts';
+import { continuationIds } from '../objectives/continuation.ts';
 import { parseTarget, type Target } from '../objectives/target.ts';
 import { ModelEvaluator } from './engine/evaluator.ts';
 import { tokenPolicy } from './tokens.ts';
@@ -11,7 +12,8 @@ export interface FavouredSwaps {
 
 /**
  * An evaluator whose gradient program, run at penalty 0, ranks the k tokens the target's gradient favours at
- * each position (k capped at the tokens that may be proposed; banned tokens never ranked).
+ * each position (k capped at the tokens that may be proposed; banned tokens never ranked); a continuation
+ * target's text follows the prompt.
  */
 export function targetGradientEvaluator(
   model: Model,
@@ -22,6 +24,7 @@ export function targetGradientEvaluator(
   return ModelEvaluator.create(model, target, {
     seqLen,
     ...(bos === undefined ? {} : { bos }),
+    ...(target.continuation && { suffix: target.continuation }),
     topk: Math.min(k, policy.allowed.length),
     banned: policy.banned,
     evaluation: 'full',
@@ -36,7 +39,10 @@ export async function favouredSwaps(
   spec: string,
   { k, threads }: { k: number; threads?: number },
 ): Promise<FavouredSwaps> {
-  const target = parseTarget(spec, { model, seqLen: ids.length });
+  const target = parseTarget(spec, {
+    model,
+    seqLen: ids.length + (continuationIds(spec, model)?.length ?? 0),
+  });
   const bos = model.tokenizer?.bosId !== undefined && ids[0] === model.tokenizer.bosId ? ids[0] : undefined;
   const prefix = bos === undefined ? 0 : 1;
   const evaluator = await targetGradientEvaluator(model, target, {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { attribute } from '../../src/dream/attribution.ts';
 import { runContexts } from '../../src/dream/context.ts';
 import { ContinuationCheck, redteam } from '../../src/dream/redteam.ts';
 import { Rng } from '../../src/graph/index.ts';
@@ -101,4 +102,25 @@ describe('redteam', () => {
     expect(going.run.iterations).toBe(first.iterations + 5);
     expect(going.first).toMatchObject({ ids: first.ids, iterations: first.iterations });
   }, 60_000);
+});
+
+describe('attribution of a continuation target', () => {
+  it('reads the prompt followed by the text, as the run did', async () => {
+    const model = await loadModel(STORIES);
+    const result = await redteam({
+      model,
+      text: ' girl named Lily.',
+      initial: OPENING,
+      options: { seqLen: 9, population: 2, childrenPerMember: 4, iters: 5 },
+    });
+    const attribution = await attribute({
+      model,
+      target: result.target,
+      ids: result.first!.ids,
+      bos: 1,
+      k: 4,
+    });
+    expect(attribution.baseline.target).toBeCloseTo(result.first!.target, 4);
+    expect(attribution.baseline.xent).toBeCloseTo(result.first!.xent, 4);
+  });
 });

@@ -121,6 +121,10 @@ export const attributeCommand: Command = {
     if (!run && values['max-xent'] !== undefined) throw new UsageError('--max-xent applies to --run only');
     if (run && values['no-bos'] === true)
       throw new UsageError('--no-bos applies to --prompt and --ids; a run keeps its own BOS');
+    if (run && (run.options.templates ?? []).length > 0)
+      throw new UsageError(
+        `run ${runDir} dreamed inside templates; attribution reads a prompt after the BOS alone (give --ids to attribute it so)`,
+      );
     const model = await loadModel((values.model as string | undefined) ?? run?.model.id ?? DEFAULT_MODEL);
     const target = (values.target as string | undefined) ?? run?.target;
     if (target === undefined)
