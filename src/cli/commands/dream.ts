@@ -15,6 +15,7 @@ import { TARGET_SYNTAX } from '../../objectives/target.ts';
 import { CONTINUATION, continuationWithLoss } from '../../objectives/continuation.ts';
 import { compare, CompareError, summaryText } from '../../report/compare.ts';
 import { UsageError, type Command } from '../command.ts';
+import { stopAfterIteration } from '../signals.ts';
 import { VersusDataset } from '../../report/quality.ts';
 import { ProgressView, promptText, tokenStyle } from '../progress.ts';
 import {
@@ -180,19 +181,13 @@ async function dreamInto(
         onCreated: (id) =>
           process.stderr.write(`run ${id} in ${db.name}: dreaming ${target} on ${model.id}\n`),
       });
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    process.stderr.write('\nstopping after this iteration…\n');
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const signals = stopAfterIteration();
   const common = {
     model,
     modelSha256: sha256,
     sink,
     ...(values.profile === true && { profilePrefix: profilePrefix(out) }),
-    shouldStop: () => interrupted,
+    shouldStop: signals.stopped,
     onProgress: (p: DreamProgress) => view.update(p),
   };
   try {
@@ -245,7 +240,6 @@ async function dreamInto(
     }
   } finally {
     sink.release();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    signals.release();
   }
 }

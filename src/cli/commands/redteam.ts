@@ -11,6 +11,7 @@ import type { Model } from '../../models/model.ts';
 import { CONTINUATION_LOSSES, type ContinuationLoss } from '../../objectives/continuation.ts';
 import { StoreSink } from '../../store/runs.ts';
 import { UsageError, type Command } from '../command.ts';
+import { stopAfterIteration } from '../signals.ts';
 import { numberOption } from '../numbers.ts';
 import { ProgressView, promptText, tokenStyle } from '../progress.ts';
 import { cliStore, modelSha256 } from '../runs.ts';
@@ -155,13 +156,7 @@ export const redteamCommand: Command = {
           }\n`,
         ),
     });
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      process.stderr.write('\nstopping after this iteration…\n');
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const signals = stopAfterIteration();
     const view = new ProgressView(model, process.stderr, 10, undefined, tokenStyle(values, process.stderr));
     try {
       const result = await redteam({
@@ -173,7 +168,7 @@ export const redteamCommand: Command = {
         keepGoing: values['keep-going'] === true,
         options,
         sink,
-        shouldStop: () => interrupted,
+        shouldStop: signals.stopped,
         onProgress: (p: DreamProgress) => view.update(p),
       });
       process.stderr.write(`run ${sink.id} in ${db.name}: ${result.run.iterations} iterations\n`);
@@ -189,8 +184,7 @@ export const redteamCommand: Command = {
     } finally {
       sink.release();
       db.close();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      signals.release();
     }
   },
 };
