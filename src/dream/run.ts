@@ -266,9 +266,9 @@ export type RunEvaluator = ModelEvaluator | ContextsEvaluator;
 
 /**
  * What a run steps EPO with: the evaluator (one per context, combined where there are several), the tokens
- * it may propose, and the round-trip check where asked for. Resolves `options.topk` (the evaluator caps it at the tokens that may be proposed: stories260K allows
- * 509 of 512) and `options.threads` (part of what makes a run replay, so run.json records the one used) in
- * place.
+ * it may propose, and the round-trip check where asked for. Resolves `options.topk` (the evaluator caps it at
+ * the tokens that may be proposed: stories260K allows 509 of 512) and `options.threads` (part of what makes a
+ * run replay, so run.json records the one used) in place.
  */
 export async function openEvaluator(
   model: Model,
