@@ -17,6 +17,7 @@ import type { RunHeader } from '../../dream/records.ts';
 import { tokenPolicy } from '../../dream/tokens.ts';
 import { DEFAULT_MODEL } from '../../io/resolve.ts';
 import type { Model } from '../../models/model.ts';
+import type { ParseArgsConfig } from 'node:util';
 import { UsageError } from '../command.ts';
 import { numberOption, THREADS, type NumberSpec } from '../numbers.ts';
 
@@ -353,6 +354,20 @@ export const OPTIONS: readonly DreamOption[] = [
     resume: 'call',
   },
 ];
+
+/** parseArgs's options for a list of options. */
+export function parseArgsOptions(options: readonly DreamOption[]): NonNullable<ParseArgsConfig['options']> {
+  return Object.fromEntries(
+    options.map((o) => [
+      o.name,
+      {
+        type: o.kind === 'flag' ? 'boolean' : 'string',
+        ...(o.short !== undefined && { short: o.short }),
+        ...(o.kind === 'texts' && { multiple: true }),
+      },
+    ]),
+  ) as NonNullable<ParseArgsConfig['options']>;
+}
 
 const flagText = (o: DreamOption) => `--${o.name}${o.arg ? ` ${o.arg}` : ''}`;
 

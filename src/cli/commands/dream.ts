@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_EPO_OPTIONS, type EpoOptions } from '../../dream/options.ts';
 import type { Db } from '../../store/database.ts';
 import { checkExportDir, writeRunFolder } from '../../store/files.ts';
@@ -23,6 +22,7 @@ import {
   epoOptions,
   OPTIONS,
   optionLines,
+  parseArgsOptions,
   perCall,
   resumeConflicts,
   wrap,
@@ -99,22 +99,11 @@ export function filterLine(summary: RunSummary): string | undefined {
     : `no candidate within the filter (xent ≤ ${limit}): every one evaluated is more perplexing`;
 }
 
-type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
-
 export const dreamCommand: Command = {
   name: 'dream',
   summary: 'run EPO (or GCG) on a model and a target; live progress; writes the run',
   usage,
-  options: Object.fromEntries(
-    OPTIONS.map((o) => [
-      o.name,
-      {
-        type: o.kind === 'flag' ? 'boolean' : 'string',
-        ...(o.short !== undefined && { short: o.short }),
-        ...(o.kind === 'texts' && { multiple: true }),
-      },
-    ]),
-  ) as ParseArgsOptions,
+  options: parseArgsOptions(OPTIONS),
   async run(values) {
     const options = epoOptions(values, usage);
     const resume = values.resume as string | undefined;

@@ -1,4 +1,3 @@
-import type { ParseArgsConfig } from 'node:util';
 import { corpusSize } from '../../data/corpus.ts';
 import type { ScanProgress } from '../../data/scan.ts';
 import { xentThreshold } from '../../data/threshold.ts';
@@ -15,14 +14,61 @@ import { stopAfterIteration } from '../signals.ts';
 import { numberOption } from '../numbers.ts';
 import { ProgressView, promptText, tokenStyle } from '../progress.ts';
 import { cliStore, modelSha256 } from '../runs.ts';
-import { checkNewRun, epoOptions, OPTIONS, optionLines } from './dream-options.ts';
+import {
+  checkNewRun,
+  epoOptions,
+  OPTIONS,
+  optionLines,
+  parseArgsOptions,
+  type DreamOption,
+} from './dream-options.ts';
 import { printFrontier } from './dream.ts';
 import { ScanProgressView } from './scan.ts';
 
-/** The dream options that make sense for a red-teaming run (not its target, start or export). */
-const DREAM_OPTIONS = OPTIONS.filter(
-  (o) => !['target', 'loss', 'init-from', 'resume', 'out', 'force', 'against', 'profile'].includes(o.name),
-);
+/** redteam's own options, then the dream options that make sense for a red-teaming run. */
+const REDTEAM_OPTIONS: readonly DreamOption[] = [
+  {
+    name: 'text',
+    kind: 'text',
+    arg: 'TEXT',
+    help: [
+      'what the model should say after the prompt, as it reads there (a new word starts with a',
+      "space: ' The dog ran to the park.')",
+    ],
+  },
+  {
+    name: 'quantile',
+    short: 'q',
+    kind: 'text',
+    arg: 'Q',
+    help: "the filter: this quantile of --corpus's windows (e.g. 0.99)",
+  },
+  {
+    name: 'corpus',
+    short: 'c',
+    kind: 'texts',
+    arg: 'FILE',
+    help: 'the corpus of --quantile; repeat for several',
+  },
+  { name: 'max-tokens', kind: 'text', arg: 'N', help: 'read at most N tokens of the corpus for the filter' },
+  { name: 'keep-going', kind: 'flag', help: 'go on after success, to --iters or --time-limit' },
+  {
+    name: 'loss',
+    kind: 'text',
+    arg: 'L',
+    help: [
+      "how the text's tokens count: margin (default: the logit margins, all positive when greedy",
+      'decoding says the text), mean (log-probability), min or mellowmax (see reverie dream)',
+    ],
+  },
+  { name: 'json', kind: 'flag', help: 'print the report as JSON (the run without its history)' },
+  ...OPTIONS.filter(
+    (o) =>
+      !['target', 'loss', 'init-from', 'resume', 'out', 'force', 'against', 'profile', 'json'].includes(
+        o.name,
+      ),
+  ),
+];
 
 const usage = `Usage: reverie redteam --text TEXT [--template T]… [--quantile Q --corpus FILE… | --max-xent X] [options]
 
@@ -34,23 +80,13 @@ seconds), the prompt, its cross-entropy against the filter, and the frontier of 
 against cross-entropy. The run goes into the store like a dream.
 
 Options:
-  --text TEXT        what the model should say after the prompt, as it reads there (a new word starts with
-                     a space: ' The dog ran to the park.')
-  --quantile Q       the filter: this quantile of --corpus's windows (e.g. 0.99)
-  --corpus FILE      the corpus of --quantile; repeat for several
-  --max-tokens N     read at most N tokens of the corpus for the filter
-  --keep-going       go on after success, to --iters or --time-limit
-  --loss L           how the text's tokens count: margin (default: the logit margins, all positive when
-                     greedy decoding says the text), mean (log-probability), min or mellowmax (see dream)
-${optionLines(DREAM_OPTIONS).join('\n')}`;
+${optionLines(REDTEAM_OPTIONS).join('\n')}`;
 
 function lossOf(raw: string): ContinuationLoss {
   if (!(CONTINUATION_LOSSES as readonly string[]).includes(raw))
     throw new UsageError(`--loss must be ${CONTINUATION_LOSSES.join(', ')}; got "${raw}"\n\n${usage}`);
   return raw as ContinuationLoss;
 }
-
-type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>;
 
 /** The filter the run is asked for: --max-xent, or a corpus quantile computed now (none: 0). */
 async function filterOf(
@@ -117,24 +153,7 @@ export const redteamCommand: Command = {
   name: 'redteam',
   summary: 'fluent red-teaming: a prompt after which the model says TEXT, under a perplexity filter',
   usage,
-  options: {
-    ...(Object.fromEntries(
-      DREAM_OPTIONS.map((o) => [
-        o.name,
-        {
-          type: o.kind === 'flag' ? 'boolean' : 'string',
-          ...(o.short !== undefined && { short: o.short }),
-          ...(o.kind === 'texts' && { multiple: true }),
-        },
-      ]),
-    ) as ParseArgsOptions),
-    text: { type: 'string' },
-    loss: { type: 'string' },
-    quantile: { type: 'string', short: 'q' },
-    corpus: { type: 'string', short: 'c', multiple: true },
-    'max-tokens': { type: 'string' },
-    'keep-going': { type: 'boolean' },
-  },
+  options: parseArgsOptions(REDTEAM_OPTIONS),
   async run(values) {
     const text = values.text as string | undefined;
     if (text === undefined) throw new UsageError(`--text is required: what the model should say\n\n${usage}`);
