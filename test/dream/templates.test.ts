@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { runContexts, splitTemplate, templateContext, TemplateError } from '../../src/dream/context.ts';
 import { ModelEvaluator } from '../../src/dream/engine/evaluator.ts';
 import { OptionsError } from '../../src/dream/options.ts';
-import { dream } from '../../src/dream/run.ts';
+import type { IterationRecord } from '../../src/dream/epo.ts';
+import { MemorySink } from '../../src/dream/memory-sink.ts';
+import { dream, resumeDream } from '../../src/dream/run.ts';
 import { tokenPolicy } from '../../src/dream/tokens.ts';
 import { loadModel } from '../../src/models/load.ts';
 import type { Model } from '../../src/models/model.ts';
@@ -112,6 +114,22 @@ describe('templates', () => {
       expect(p.xent).toBeCloseTo((a.xent[i]! + b.xent[i]!) / 2, 4);
     });
     expect(result.options.templates).toEqual([OPENING, TALE]);
+  });
+});
+
+describe('a run in several contexts', () => {
+  it('resumed, ends as the run that never stopped', async () => {
+    const model = await loadModel(STORIES);
+    const untimed = (records: IterationRecord[]) => records.map(({ seconds: _, ...r }) => r);
+    const target = 'continuation-margin: and they were happy.';
+    const options = { seqLen: 5, population: 3, childrenPerMember: 6, seed: 3, templates: [OPENING, TALE] };
+    const whole = new MemorySink();
+    await dream({ model, target, options: { ...options, iters: 6 }, sink: whole });
+    const cut = new MemorySink();
+    await dream({ model, target, options: { ...options, iters: 3 }, sink: cut });
+    const resumed = await resumeDream({ model, from: cut.stored(), sink: cut, iters: 3 });
+    expect(untimed(cut.history)).toEqual(untimed(whole.history));
+    expect(resumed.population).toEqual(whole.summary!.population);
   });
 });
 
