@@ -55,6 +55,18 @@ export interface SweepInfo {
   url: string;
   /** The features being dreamed now: their run's iteration of its total. */
   running: { rank: number; target: string; runId: number; iterations: number; iters: number | null }[];
+  /** A sweep on a queue (`reverie sweep --queue`): its jobs, and the worker holding each running one. */
+  queue: SweepQueueInfo | null;
+}
+
+/** A queued sweep's jobs as the store has them (the sweep's process writes what the queue says). */
+export interface SweepQueueInfo {
+  /** The Redis URL, its password masked. */
+  url: string;
+  queued: number;
+  running: { rank: number; target: string; worker: string }[];
+  finished: number;
+  failed: number;
 }
 
 /** A scan as lists show it: one target (`single`) or a multi-feature scan (`features`, a layer page). */
@@ -93,6 +105,8 @@ export interface LayerFeature {
   runId: number | null;
   result: SweepFeatureResult | null;
   error: string | null;
+  /** On a queue: the worker holding (or that finished) its job. */
+  worker: string | null;
   /** The top dataset example of the scan (a sweep's result has its own). */
   top: { text: string; activation: number; xent: number | null } | null;
   stats: Pick<FeatureStats, 'count' | 'max' | 'mean' | 'positive' | 'quantiles' | 'histogram'> | null;

@@ -127,6 +127,12 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sweep_id, rank)
   ) WITHOUT ROWID;
   `,
+  // 3: sweeps run through a job queue (BullMQ on Redis): the queue's masked URL and key, and per feature the
+  // worker holding (or that held) its job.
+  `
+  ALTER TABLE sweeps ADD COLUMN queue TEXT;
+  ALTER TABLE sweep_features ADD COLUMN worker TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

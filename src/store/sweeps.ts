@@ -5,9 +5,12 @@
  * is owned by the process running it, as a run is (owner.ts); the dreams are runs of their own.
  */
 import type { EpoOptions } from '../dream/options.ts';
+import type { IterationRecord } from '../dream/epo.ts';
+import type { Checkpoint, RunSummary } from '../dream/records.ts';
 import { modelRow, now, type Db } from './database.ts';
 import { parseStoredJson, RunBusyError, RunNotFoundError, StoreError } from './errors.ts';
 import { newOwner, writerOf } from './owner.ts';
+import { importRun } from './runs.ts';
 
 /** What a sweep was asked, as stored: a resume runs it again from this alone. */
 export interface SweepSpec {
@@ -68,6 +71,14 @@ export interface SweepRow {
   failed: number;
   wins: number;
   writer: { host: string; pid: number } | null;
+  /** Where its jobs go when it runs on a queue (BullMQ on Redis), else null. */
+  queue: SweepQueue | null;
+}
+
+/** A sweep's queue as stored: the Redis URL with its password masked, and the key of the sweep's jobs. */
+export interface SweepQueue {
+  url: string;
+  key: string;
 }
 
 export interface SweepFeatureRow {
@@ -80,6 +91,8 @@ export interface SweepFeatureRow {
   error: string | null;
   /** Wall seconds of the feature's job (dream and attribution), where finished. */
   seconds: number | null;
+  /** On a queue: the worker (`host:pid`) holding its job, or that finished it. */
+  worker: string | null;
 }
 
 /** A sweep that another live process is running. */
@@ -97,6 +110,7 @@ interface RawSweep {
   feature_scan_id: number | null;
   seconds: number;
   owner: string | null;
+  queue: string | null;
   features: number;
   finished: number;
   failed: number;
@@ -130,6 +144,7 @@ function rowOf(raw: RawSweep): SweepRow {
     failed: raw.failed,
     wins: raw.wins,
     writer,
+    queue: raw.queue === null ? null : parseStoredJson<SweepQueue>(raw.queue, `${label(raw)}'s queue`),
   };
 }
 
@@ -166,6 +181,7 @@ interface RawFeature {
   result: string | null;
   error: string | null;
   seconds: number | null;
+  worker: string | null;
 }
 
 const featureOf = (sweepId: number, r: RawFeature): SweepFeatureRow => ({
@@ -180,6 +196,7 @@ const featureOf = (sweepId: number, r: RawFeature): SweepFeatureRow => ({
       : parseStoredJson<SweepFeatureResult>(r.result, `sweep ${sweepId}'s feature ${r.rank}`),
   error: r.error,
   seconds: r.seconds,
+  worker: r.worker,
 });
 
 /** A sweep's features, in the set's order. */
@@ -236,6 +253,46 @@ export function finishFeature(
       `UPDATE sweep_features SET status = 'finished', result = ?, attribution_id = ?, error = NULL, seconds = ?
        WHERE sweep_id = ? AND rank = ?`,
     ).run(JSON.stringify(result), attributionId, seconds, sweepId, rank);
+  }).immediate();
+}
+
+/** Records the worker that holds a feature's job (on a queue). */
+export function setFeatureWorker(db: Db, sweepId: number, rank: number, worker: string | null): void {
+  db.prepare('UPDATE sweep_features SET worker = ? WHERE sweep_id = ? AND rank = ?').run(
+    worker,
+    sweepId,
+    rank,
+  );
+}
+
+/** A feature's job as it came back from a queue's worker: its whole run, its result and its attribution. */
+export interface RemoteFeature {
+  run: { summary: RunSummary; history: Iterable<IterationRecord>; checkpoint: Checkpoint };
+  result: SweepFeatureResult;
+  seconds: number;
+  worker: string;
+}
+
+/**
+ * Finishes a feature whose job ran elsewhere: its run is added to the store (replacing a run of its name cut
+ * short here before), then its attribution and result, all in one transaction.
+ */
+export function importFeature(
+  db: Db,
+  sweepId: number,
+  rank: number,
+  remote: RemoteFeature,
+  saveAttribution: (runId: number) => number | null,
+): void {
+  db.transaction(() => {
+    const name = featureRunName(sweepId, rank);
+    db.prepare('DELETE FROM runs WHERE name = ?').run(name);
+    const runId = importRun(db, remote.run, name);
+    const attributionId = saveAttribution(runId);
+    db.prepare(
+      `UPDATE sweep_features SET status = 'finished', run_id = ?, result = ?, attribution_id = ?, error = NULL,
+         seconds = ?, worker = ? WHERE sweep_id = ? AND rank = ?`,
+    ).run(runId, JSON.stringify(remote.result), attributionId, remote.seconds, remote.worker, sweepId, rank);
   }).immediate();
 }
 
@@ -342,6 +399,11 @@ export class SweepHandle {
         return scanId;
       })
       .immediate();
+  }
+
+  /** Records the queue the sweep's jobs go to (its URL masked). */
+  setQueue(queue: SweepQueue | null): void {
+    this.owned('UPDATE sweeps SET queue = ?', queue === null ? null : JSON.stringify(queue));
   }
 
   /** Brings the sweep's seconds and update time up to date (the live writer's heartbeat). */

@@ -4,12 +4,9 @@
  * worker process runs; the result is kept in one transaction with the attribution.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { attribute } from '../dream/attribution.ts';
-import type { Candidate } from '../dream/epo.ts';
 import { resolveOptions } from '../dream/options.ts';
 import { dream, resumeDream, type DreamProgress } from '../dream/run.ts';
 import type { Model } from '../models/model.ts';
-import { median } from '../report/stats.ts';
 import type { Db } from '../store/database.ts';
 import { RunBusyError, RunNotFoundError } from '../store/errors.ts';
 import { loadFeatureScanFeature } from '../store/feature-scans.ts';
@@ -25,6 +22,7 @@ import {
   type SweepFeatureResult,
   type SweepPrompt,
 } from '../store/sweeps.ts';
+import { comparisonBar, featureOutcome, FeatureJobError } from './outcome.ts';
 
 /** A killed worker's run stays owned by its process until that exits: how long to wait for it. */
 const CLAIM_TIMEOUT_MS = 30_000;
@@ -64,14 +62,6 @@ function runNamed(db: Db, name: string): number | null {
   }
 }
 
-/** The best candidate (highest activation) among those at xent ≤ maxXent, or undefined. */
-function bestFluent(candidates: Iterable<Candidate>, maxXent: number): Candidate | undefined {
-  let best: Candidate | undefined;
-  for (const c of candidates)
-    if (c.xent <= maxXent && (best === undefined || c.target > best.target)) best = c;
-  return best;
-}
-
 /**
  * Runs one feature's job to its end: the dream (new, or the stored one continued), then the comparison and
  * attribution, kept together. Returns the result; false where `shouldStop` cut the dream short (the feature
@@ -85,13 +75,9 @@ export async function runFeatureJob(
   const started = performance.now();
   const sweep = findSweep(db, job.sweepId);
   const feature = sweepFeature(db, job.sweepId, job.rank);
-  if (sweep.featureScanId === null) throw new Error(`sweep ${sweep.id} has no scan yet`);
+  if (sweep.featureScanId === null) throw new FeatureJobError(`sweep ${sweep.id} has no scan yet`);
   const scan = loadFeatureScanFeature(db, sweep.featureScanId, job.rank);
-  const examples = scan.examples as { ids: number[]; text: string; activation: number; xent: number }[];
-  if (examples.length === 0) throw new Error(`feature ${feature.target} has no dataset example`);
-  // The paper's bar, as VersusDataset sets it: the median xent of the top examples, and the top activation.
-  const medianXent = median(examples.map((e) => e.xent));
-  const top = examples.reduce((a, b) => (b.activation > a.activation ? b : a));
+  const bar = comparisonBar(scan.examples as SweepPrompt[], feature.target);
   const options = {
     ...sweep.spec.options,
     ...(context.threads !== undefined && { threads: context.threads }),
@@ -139,35 +125,17 @@ export async function runFeatureJob(
   const candidates = function* () {
     for (const record of runHistory(db, runId as number)) yield* record.candidates;
   };
-  const fluent = bestFluent(candidates(), medianXent);
-  const text = (ids: number[]) => model.tokenizer?.decode(ids) ?? ids.join(' ');
-  const prompt = (c: Candidate): SweepPrompt => ({
-    ids: c.ids,
-    text: text(c.ids),
-    activation: c.target,
-    xent: c.xent,
-  });
-  // The attribution of the best dream: the fluent one, else (none that fluent) the most activating.
-  const attributed = fluent ?? bestFluent(candidates(), Infinity);
-  const attribution =
-    attributed &&
-    (await attribute({
-      model,
-      target: feature.target,
-      ids: attributed.ids,
-      bos: run.header.bos,
-      k: sweep.spec.attributionK,
-      ...(context.threads !== undefined && { threads: context.threads }),
-    }));
-  const result: SweepFeatureResult = {
-    topExample: { ids: top.ids, text: top.text, activation: top.activation, xent: top.xent },
-    medianXent,
-    bestDream: fluent ? prompt(fluent) : null,
-    margin: fluent ? fluent.target - top.activation : null,
-    win: fluent !== undefined && fluent.target > top.activation,
+  const { result, attribution } = await featureOutcome({
+    model,
+    target: feature.target,
+    bar,
+    candidates,
+    bos: run.header.bos,
+    attributionK: sweep.spec.attributionK,
+    ...(context.threads !== undefined && { threads: context.threads }),
     iterations: run.checkpoint.iter,
     seconds: run.checkpoint.seconds,
-  };
+  });
   finishFeature(db, job.sweepId, job.rank, result, (performance.now() - started) / 1000, () =>
     attribution ? saveAttribution(db, attribution, sweep.spec.model.sha256, runId as number) : null,
   );

@@ -1,9 +1,11 @@
 /**
  * A sweep: every feature of a set (a layer's neurons, an SAE's features) scanned in one pass over a corpus,
- * then dreamed one by one on a pool of worker processes, each dream attributed and compared with the
- * feature's top dataset examples — the paper's figure for a whole layer. Everything goes to the store as it
- * is done, so a sweep killed at any moment is resumed (`resumeSweep`) without re-running a finished feature.
+ * then dreamed one by one on a pool of worker processes (or as jobs on a BullMQ queue for `reverie worker`s
+ * on other machines: coordinator.ts), each dream attributed and compared with the feature's top dataset
+ * examples — the paper's figure for a whole layer. Everything goes to the store as it is done, so a sweep
+ * killed at any moment is resumed (`resumeSweep`) without re-running a finished feature.
  */
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -19,13 +21,16 @@ import { openStore, type Db } from '../store/database.ts';
 import { saveFeatureScan } from '../store/feature-scans.ts';
 import {
   failFeature,
+  findSweep,
   sweepFeatures,
   SweepHandle,
   type SweepFeatureResult,
   type SweepRow,
   type SweepSpec,
 } from '../store/sweeps.ts';
-import { runPool, type PoolEvent } from './pool.ts';
+import { runQueued, type QueueEvent } from './coordinator.ts';
+import { runPool } from './pool.ts';
+import { checkReachable, maskUrl } from './redis.ts';
 
 export const DEFAULT_SWEEP_OPTIONS = { top: 64, attributionK: 64 } as const;
 
@@ -52,8 +57,18 @@ export interface SweepProgress {
   dreamSeconds: number;
   /** The features being dreamed: their iteration and the run's total. */
   running: { rank: number; target: string; iter: number; total: number }[];
-  /** The feature just finished (or failed), if that is what this event is. */
-  done?: { rank: number; target: string; result?: SweepFeatureResult; error?: string };
+  /** The feature just finished (or failed), if that is what this event is; on a queue, where it ran. */
+  done?: {
+    rank: number;
+    target: string;
+    result?: SweepFeatureResult;
+    error?: string;
+    worker?: string;
+    /** The iteration its dream went on from: 0, or a checkpoint a killed worker left. */
+    resumedFrom?: number;
+    /** CPU seconds this process took to collect it from the queue into the store (the sweep's one writer). */
+    collectCpuSeconds?: number;
+  };
   /** Seconds left, from the share done so far (iterations of running dreams count). */
   eta: number | undefined;
 }
@@ -66,6 +81,13 @@ export interface SweepCommon {
   onProgress?: (progress: SweepProgress) => void;
   /** Checked as the sweep goes: true ends it after the dreams' current iterations (resumable). */
   shouldStop?: () => boolean;
+  /**
+   * Run the dreams as jobs on this queue (BullMQ on Redis: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for
+   * TLS) for `reverie worker`s to take, instead of on local worker processes. Stopped, the jobs stay queued.
+   */
+  queue?: string;
+  /** On a queue: a dream sends its checkpoint every this many iterations (default CHECKPOINT_EVERY). */
+  checkpointEvery?: number;
 }
 
 export interface SweepRequest extends SweepCommon {
@@ -106,6 +128,7 @@ export async function sweep(request: SweepRequest): Promise<SweepRow> {
   checkAgainstModel(resolved, model.config, bos);
   const set = parseFeatureSet(request.target, { model, seqLen: resolved.seqLen + (bos === null ? 0 : 1) });
   if (request.corpus.length === 0) throw new SweepError('a sweep needs at least one corpus file');
+  if (request.queue !== undefined) await checkReachable(request.queue);
   const ref = request.modelRef ?? model.id;
   const sha256 = request.modelSha256 ?? sha256Files([(await resolveModel(ref)).files.weights]);
   const spec: SweepSpec = {
@@ -130,6 +153,12 @@ export async function sweep(request: SweepRequest): Promise<SweepRow> {
 export async function resumeSweep(request: SweepResumeRequest): Promise<SweepRow> {
   const db = openStore(request.store, { create: false });
   try {
+    const stored = findSweep(db, request.sweep);
+    if (stored.queue !== null && request.queue === undefined)
+      throw new SweepError(
+        `sweep ${stored.id} ran its dreams on the queue ${stored.queue.url}: give that queue again to collect them`,
+      );
+    if (request.queue !== undefined) await checkReachable(request.queue);
     const handle = SweepHandle.claim(db, request.sweep);
     return await go(db, handle, request.model, request);
   } finally {
@@ -165,6 +194,29 @@ async function go(db: Db, handle: SweepHandle, model: Model, request: SweepCommo
     progress.startDreams();
     let stop = false;
     let touched = performance.now();
+    const onEvent = (event: QueueEvent) => {
+      // The sweep's seconds and heartbeat: as features end, and every few seconds between.
+      if (event.type !== 'progress' || performance.now() - touched > HEARTBEAT_MS) {
+        handle.touch();
+        touched = performance.now();
+      }
+      progress.event(event);
+    };
+    if (request.queue !== undefined) {
+      const key = row.queue?.key ?? `s${randomUUID().replaceAll('-', '')}`;
+      handle.setQueue({ url: maskUrl(request.queue), key });
+      await runQueued({
+        db,
+        sweep: handle.row,
+        url: request.queue,
+        key,
+        ranks,
+        ...(request.checkpointEvery !== undefined && { checkpointEvery: request.checkpointEvery }),
+        onEvent,
+        shouldStop: () => (stop ||= request.shouldStop?.() === true),
+      });
+      return handle.end();
+    }
     await runPool({
       ranks,
       sweepId: handle.id,
@@ -173,14 +225,9 @@ async function go(db: Db, handle: SweepHandle, model: Model, request: SweepCommo
       model: spec.model.id,
       ...(spec.options.threads !== undefined && { threads: spec.options.threads }),
       shouldStop: () => (stop ||= request.shouldStop?.() === true),
-      onEvent: (event) => {
+      onEvent: ({ worker: _, ...event }) => {
         if (event.type === 'failed') failFeature(db, handle.id, event.rank, event.error);
-        // The sweep's seconds and heartbeat: as features end, and every few seconds between.
-        if (event.type !== 'progress' || performance.now() - touched > HEARTBEAT_MS) {
-          handle.touch();
-          touched = performance.now();
-        }
-        progress.event(event);
+        onEvent(event);
       },
     });
     return handle.end();
@@ -225,7 +272,7 @@ class SweepTracker {
     this.emit('dream', {});
   }
 
-  event(event: PoolEvent): void {
+  event(event: QueueEvent): void {
     if (event.type === 'progress') {
       this.running.set(event.rank, { iter: event.iter, total: event.total });
       this.emit('dream', {});
@@ -240,6 +287,9 @@ class SweepTracker {
             rank: event.rank,
             target,
             ...(event.type === 'done' ? { result: event.result } : { error: event.error }),
+            ...(event.worker !== undefined && { worker: event.worker }),
+            ...(event.resumedFrom !== undefined && { resumedFrom: event.resumedFrom }),
+            ...(event.collectCpuSeconds !== undefined && { collectCpuSeconds: event.collectCpuSeconds }),
           },
         }),
       });

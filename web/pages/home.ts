@@ -38,8 +38,21 @@ function sweepRow(s: SweepInfo): HTMLElement {
           `${r.target.replace(/^.*\[/, '[')} ${r.iterations}/${r.iters ?? '?'}`,
         ),
       ),
+      ...(s.queue ? queueCell(s.queue) : []),
     ),
   );
+}
+
+/** A queued sweep's jobs: how many wait, run, ended, and which worker holds each running one. */
+function queueCell(q: NonNullable<SweepInfo['queue']>): HTMLElement[] {
+  return [
+    h(
+      'span',
+      { class: 'queue' },
+      `queue ${q.url}: ${q.queued} queued, ${q.running.length} running, ${q.finished} finished, ${q.failed} failed`,
+    ),
+    ...q.running.map((r) => h('span', { class: 'chip' }, `${r.target.replace(/^.*\[/, '[')} on ${r.worker}`)),
+  ];
 }
 
 function runRow(r: RunInfo): HTMLElement {

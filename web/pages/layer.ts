@@ -63,7 +63,13 @@ function columns(kind: LayerView['kind']): Column[] {
       title: 'best dream',
       key: (f) => f.result?.bestDream?.activation ?? null,
       cell: (f) =>
-        f.result ? num(f.result.bestDream?.activation) : f.status === 'failed' ? 'failed' : (f.status ?? ''),
+        f.result
+          ? num(f.result.bestDream?.activation)
+          : f.status === 'failed'
+            ? 'failed'
+            : f.worker !== null
+              ? `running on ${f.worker}`
+              : (f.status ?? ''),
       numeric: true,
     },
     {
@@ -164,6 +170,10 @@ export function layerPage(initial: LayerView): void {
     const lines = [
       `model ${view.model}`,
       s ? `${s.status}, ${s.winsLine}, ${duration(s.seconds)}` : null,
+      s?.queue
+        ? `queue ${s.queue.url}: ${s.queue.queued} queued, ${s.queue.running.length} running, ` +
+          `${s.queue.finished} finished, ${s.queue.failed} failed`
+        : null,
       scan
         ? `scan ${scan.id}: ${scan.context} context${scan.window === null ? '' : `, windows of ${scan.window} tokens`}, ${scan.tokensScanned.toLocaleString('en-US')} tokens of ${scan.corpus.join(', ')}`
         : null,

@@ -7,8 +7,10 @@ import { generateCommand } from './generate.ts';
 import { scanCommand } from './scan.ts';
 import { serveCommand } from './serve.ts';
 import { sweepCommand } from './sweep.ts';
+import { redteamCommand } from './redteam.ts';
 import { thresholdCommand } from './threshold.ts';
 import { traceCommand } from './trace.ts';
+import { workerCommand } from './worker.ts';
 import { exportCommand, importCommand, lsCommand, rmCommand, showCommand } from './store.ts';
 
 /** Every subcommand, in the order `reverie --help` lists them. */
@@ -18,7 +20,9 @@ export const commands: Command[] = [
   attributeCommand,
   scanCommand,
   sweepCommand,
+  workerCommand,
   thresholdCommand,
+  redteamCommand,
   compareCommand,
   serveCommand,
   generateCommand,

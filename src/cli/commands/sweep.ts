@@ -5,6 +5,7 @@ import { loadModel } from '../../models/load.ts';
 import { featureLabel, sweepTable, winsLine } from '../../report/sweep-table.ts';
 import { storePath } from '../../store/database.ts';
 import { findSweep, sweepFeatures, type SweepRow } from '../../store/sweeps.ts';
+import { checkQueueUrl, maskUrl } from '../../sweep/redis.ts';
 import { DEFAULT_SWEEP_OPTIONS, resumeSweep, sweep, type SweepProgress } from '../../sweep/sweep.ts';
 import { UsageError, type Command } from '../command.ts';
 import { numberOption } from '../numbers.ts';
@@ -15,8 +16,8 @@ import { checkNewRun, epoOptions, OPTIONS, optionLines, wrap } from './dream-opt
 /** The dream options a sweep passes to each of its dreams: those that set an EPO option. */
 const DREAM_OPTIONS = OPTIONS.filter((o) => o.key !== undefined);
 
-const usage = `Usage: reverie sweep [--model M] --target SET --corpus FILE… [--jobs N] [--time-limit S] [dream options]
-       reverie sweep --resume SWEEP [--jobs N]
+const usage = `Usage: reverie sweep [--model M] --target SET --corpus FILE… [--jobs N | --queue URL] [--time-limit S] [dream options]
+       reverie sweep --resume SWEEP [--jobs N | --queue URL]
        reverie sweep --show SWEEP [--json]
 
 Dreams every feature of a set: one multi-feature scan of the corpus finds each feature's top dataset
@@ -36,6 +37,9 @@ Options:
       --max-tokens N   scan at most N corpus tokens (default: the whole corpus)
       --jobs N         worker processes (default: the cores over the dreams' threads; 2 single-thread
                        dreams on 2 cores for stories260K)
+      --queue URL      run the dreams as jobs on a Redis queue (BullMQ) for \`reverie worker\`s on any machine
+                       to take: redis://[:PASSWORD@]HOST:PORT[/DB], rediss://… for TLS; this process
+                       scans, follows the jobs and alone writes their results to the store
       --name NAME      name the sweep (its id works as well)
       --resume SWEEP   go on with a sweep (id or name): its scan if it has none, then every feature not
                        finished (a dream cut short goes on from its last iteration)
@@ -78,8 +82,12 @@ class SweepView {
             `(${(result.margin as number) >= 0 ? '+' : ''}${(result.margin as number).toFixed(3)})${result.win ? ' win' : ''}`
           : `no dream as fluent as the median example (top example ${result.topExample.activation.toFixed(3)})`
         : `failed: ${error}`;
+      const where =
+        p.done.worker === undefined
+          ? ''
+          : ` [${p.done.worker}${p.done.resumedFrom ? `, resumed at iteration ${p.done.resumedFrom}` : ''}]`;
       if (tty) this.stream.write('\r\x1b[2K');
-      this.stream.write(`${target}: ${text}\n`);
+      this.stream.write(`${target}: ${text}${where}\n`);
       this.last = 0;
     }
     const now = performance.now();
@@ -132,6 +140,7 @@ export const sweepCommand: Command = {
     top: { type: 'string' },
     'max-tokens': { type: 'string' },
     jobs: { type: 'string' },
+    queue: { type: 'string' },
     name: { type: 'string' },
     resume: { type: 'string' },
     show: { type: 'string' },
@@ -156,15 +165,35 @@ export const sweepCommand: Command = {
     const onSignal = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
-      process.stderr.write("\nstopping after the dreams' current iterations (again to quit at once)…\n");
+      process.stderr.write(
+        values.queue === undefined
+          ? "\nstopping after the dreams' current iterations (again to quit at once)…\n"
+          : '\nstopping: the jobs stay on the queue for the workers, --resume collects them (again to quit at once)…\n',
+      );
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const view = new SweepView();
+    const queue = values.queue === undefined ? undefined : checkQueueUrl(values.queue as string);
+    if (queue !== undefined && jobs !== undefined)
+      throw new UsageError(
+        '--jobs sets local worker processes; with --queue, start `reverie worker`s instead',
+      );
+    let queued = false;
     const common = {
       store,
       ...(jobs !== undefined && { jobs }),
-      onProgress: (p: SweepProgress) => view.update(p),
+      ...(queue !== undefined && { queue }),
+      onProgress: (p: SweepProgress) => {
+        if (queue !== undefined && p.phase === 'dream' && !queued) {
+          queued = true;
+          process.stderr.write(
+            `sweep ${p.sweepId}: ${p.features - p.finished} job(s) on the queue ${maskUrl(queue)}, ` +
+              'for `reverie worker --queue URL` on any machine to take\n',
+          );
+        }
+        view.update(p);
+      },
       shouldStop: () => interrupted,
     };
     let row: SweepRow;
@@ -173,7 +202,7 @@ export const sweepCommand: Command = {
         const extra = given.filter((name) => values[name] !== undefined);
         if (extra.length > 0 || positionals.length > 0)
           throw new UsageError(
-            `--resume ${resume} goes on as the sweep was asked: drop ${[...extra.map((n) => `--${n}`), ...positionals].join(', ')} (only --jobs and --store apply)`,
+            `--resume ${resume} goes on as the sweep was asked: drop ${[...extra.map((n) => `--${n}`), ...positionals].join(', ')} (only --jobs, --queue and --store apply)`,
           );
         const db = cliStore(values, false);
         const stored = (() => {
@@ -183,8 +212,13 @@ export const sweepCommand: Command = {
             db.close();
           }
         })();
+        if (stored.queue !== null && queue === undefined)
+          throw new UsageError(
+            `sweep ${stored.id} ran its dreams on the queue ${stored.queue.url}: give it again (--queue URL) to collect them`,
+          );
         process.stderr.write(
-          `sweep ${stored.id} in ${store}: ${stored.finished} of ${stored.features} features finished, going on\n`,
+          `sweep ${stored.id} in ${store}: ${stored.finished} of ${stored.features} features finished, going on` +
+            `${queue === undefined ? '' : ` (queue ${maskUrl(queue)})`}\n`,
         );
         const model = await loadModel(stored.spec.model.id);
         row = await resumeSweep({ ...common, sweep: stored.id, model });

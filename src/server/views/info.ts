@@ -1,10 +1,10 @@
 /** Runs and sweeps as the pages list them. */
 import type { Db } from '../../store/database.ts';
 import type { RunRow } from '../../store/runs.ts';
-import type { SweepRow } from '../../store/sweeps.ts';
+import { sweepFeatures, type SweepRow } from '../../store/sweeps.ts';
 import { winsLine } from '../../report/sweep-table.ts';
 import { runningFeatures } from '../lookup.ts';
-import type { RunInfo, SweepInfo } from '../types.ts';
+import type { RunInfo, SweepInfo, SweepQueueInfo } from '../types.ts';
 import { featureUrl, runUrl, sweepUrl } from '../urls.ts';
 
 export const runLabel = (row: { id: number; name: string | null }): string =>
@@ -42,6 +42,24 @@ export function runInfo(db: Db, row: RunRow, jobs: JobsView, sweepId: number | n
   };
 }
 
+/**
+ * A queued sweep's jobs: a feature not finished is running where a worker has taken its job, else queued
+ * (while the sweep runs; stopped, its jobs wait on the queue for a resume to collect them).
+ */
+function queueInfo(db: Db, row: SweepRow): SweepQueueInfo | null {
+  if (row.queue === null) return null;
+  const features = sweepFeatures(db, row.id);
+  const open = features.filter((f) => f.status === 'pending' || f.status === 'dreamt');
+  const held = open.filter((f) => f.worker !== null);
+  return {
+    url: row.queue.url,
+    queued: open.length - held.length,
+    running: held.map((f) => ({ rank: f.rank, target: f.target, worker: f.worker as string })),
+    finished: row.finished,
+    failed: row.failed,
+  };
+}
+
 export function sweepInfo(db: Db, row: SweepRow): SweepInfo {
   return {
     id: row.id,
@@ -59,5 +77,6 @@ export function sweepInfo(db: Db, row: SweepRow): SweepInfo {
     updatedAt: row.updatedAt,
     url: sweepUrl(row.id),
     running: row.status === 'running' ? runningFeatures(db, row.id) : [],
+    queue: queueInfo(db, row),
   };
 }

@@ -59,6 +59,7 @@ export function sweepView(db: Db, id: number): LayerView {
         runId: f.runId,
         result: f.result,
         error: f.error,
+        worker: f.worker,
         top: topOf(scanned),
         stats: statsOf(scanned),
       };
@@ -87,6 +88,7 @@ export function featureScanView(db: Db, id: number): LayerView {
         runId: null,
         result: null,
         error: null,
+        worker: null,
         top: topOf(f),
         stats: statsOf(f),
       };
