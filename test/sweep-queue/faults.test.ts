@@ -18,10 +18,8 @@ import { QueueConnectionError } from '../../src/sweep/redis.ts';
 import { resumeSweep, sweep, type SweepRequest } from '../../src/sweep/sweep.ts';
 import { exited, readStore } from '../helpers/processes.ts';
 import { freePort, TestRedis } from '../helpers/redis.ts';
-import { startWorker, until, type WorkerProcess } from './workers.ts';
+import { CORPUS, MODEL, smallSweep, startWorker, until, type WorkerProcess } from './workers.ts';
 
-const MODEL = 'karpathy/tinyllamas/stories260K';
-const CORPUS = '../shared/corpora/tinystories/validation-head.txt';
 const PASSWORD = 'pw-s3cret-4d9f';
 const dir = mkdtempSync(join(tmpdir(), 'reverie-queue-faults-'));
 let redis: TestRedis;
@@ -57,16 +55,7 @@ const cli = (args: string[]) => {
 const OPTIONS = ['--max-tokens', '2000', '--top', '8', '--iters', '12', '--population', '4', '--children', '8', '--topk', '32']; // prettier-ignore
 
 const request = (store: string, target: string): SweepRequest => ({
-  store: join(dir, store),
-  model,
-  modelRef: MODEL,
-  modelSha256,
-  target,
-  corpus: [CORPUS],
-  maxTokens: 2000,
-  top: 8,
-  options: { iters: 12, population: 4, childrenPerMember: 8, topk: 32 },
-  attributionK: 4,
+  ...smallSweep({ store: join(dir, store), model, modelSha256, target }, 12),
   queue: redis.url,
 });
 

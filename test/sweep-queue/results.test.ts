@@ -27,10 +27,16 @@ import { sweep, type SweepProgress, type SweepRequest } from '../../src/sweep/sw
 import { readStore } from '../helpers/processes.ts';
 import { TestRedis } from '../helpers/redis.ts';
 import { jobId } from '../../src/sweep/queue.ts';
-import { activeJobs, jobStates, startWorker, until, type WorkerProcess } from './workers.ts';
+import {
+  activeJobs,
+  jobStates,
+  MODEL,
+  smallSweep,
+  startWorker,
+  until,
+  type WorkerProcess,
+} from './workers.ts';
 
-const MODEL = 'karpathy/tinyllamas/stories260K';
-const CORPUS = '../shared/corpora/tinystories/validation-head.txt';
 const dir = mkdtempSync(join(tmpdir(), 'reverie-sweep-queue-'));
 let redis: TestRedis;
 let model: Model;
@@ -54,18 +60,8 @@ const worker = async (...args: string[]) => {
   return w;
 };
 
-const request = (store: string, target: string, iters: number): SweepRequest => ({
-  store: join(dir, store),
-  model,
-  modelRef: MODEL,
-  modelSha256,
-  target,
-  corpus: [CORPUS],
-  maxTokens: 2000,
-  top: 8,
-  options: { iters, population: 4, childrenPerMember: 8, topk: 32 },
-  attributionK: 4,
-});
+const request = (store: string, target: string, iters: number): SweepRequest =>
+  smallSweep({ store: join(dir, store), model, modelSha256, target }, iters);
 
 /** The queue key of the (one) sweep in a store, once it has one: its jobs' ids start with it. */
 function keyOf(store: string): string | undefined {

@@ -1,3 +1,4 @@
+import type { SweepRequest } from '../../src/sweep/sweep.ts';
 /** What the queue tests share: `reverie worker` processes, and a look at the queue's running jobs. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
@@ -83,3 +84,20 @@ export async function until(
     await sleep(50);
   }
 }
+
+export const MODEL = 'karpathy/tinyllamas/stories260K';
+export const CORPUS = '../shared/corpora/tinystories/validation-head.txt';
+
+/** A small sweep of `target` (the top 8 examples of 2,000 corpus tokens, tiny dreams of `iters`) into `store`. */
+export const smallSweep = (
+  base: Pick<SweepRequest, 'store' | 'model' | 'modelSha256' | 'target'>,
+  iters: number,
+): SweepRequest => ({
+  ...base,
+  modelRef: MODEL,
+  corpus: [CORPUS],
+  maxTokens: 2000,
+  top: 8,
+  options: { iters, population: 4, childrenPerMember: 8, topk: 32 },
+  attributionK: 4,
+});
