@@ -85,7 +85,9 @@ describe('reverie sweep', () => {
         break;
       }
     }
-    // One process runs a sweep at a time.
+    // One process runs a sweep at a time. The sweep holds still meanwhile (its workers finish at most the
+    // dreams in flight), so that it cannot end before it is killed, however fast the machine.
+    child.kill('SIGSTOP');
     const second = run(['sweep', '--resume', 'killed', '--store', store]);
     expect(second.code).not.toBe(0);
     expect(second.stderr).toMatch(/SweepBusyError: sweep \d+ \(killed\) is being run by process/);

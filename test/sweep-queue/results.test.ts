@@ -60,6 +60,9 @@ const worker = async (...args: string[]) => {
   return w;
 };
 
+/** Iterations of the dreams cut by a fault (a worker killed, Redis restarted), long enough on any machine. */
+const ITERS_KILLED = 300;
+
 const request = (store: string, target: string, iters: number): SweepRequest =>
   smallSweep({ store: join(dir, store), model, modelSha256, target }, iters);
 
@@ -126,17 +129,18 @@ describe('a sweep on the queue', () => {
 
   it('goes on when a worker is SIGKILLed mid-dream: another resumes from its checkpoint, to the same result', async () => {
     const target = 'blocks.1.mlp.hook_post[3,77]';
-    const local = await sweep({ ...request('local-2.db', target, 40), jobs: 1 });
+    // Dreams long enough that the worker is killed mid-dream on any machine (the coordinator reads the
+    // running jobs' progress once a second).
+    const local = await sweep({ ...request('local-2.db', target, ITERS_KILLED), jobs: 1 });
     const first = await worker();
     const done: NonNullable<SweepProgress['done']>[] = [];
     const running = sweep({
-      ...request('killed.db', target, 40),
+      ...request('killed.db', target, ITERS_KILLED),
       queue: redis.url,
       checkpointEvery: 5,
       onProgress: (p) => void (p.done && done.push(p.done)),
     });
-    // The dashboard shows the first job running, held by this worker (once the coordinator has seen it),
-    // and the other queued.
+    // The dashboard shows a job running, held by this worker (once the coordinator has seen it).
     const dashboard = () =>
       readStore(join(dir, 'killed.db'), (db) => sweepInfo(db, listSweeps(db)[0] as SweepRow));
     await until(
@@ -144,8 +148,10 @@ describe('a sweep on the queue', () => {
       () => keyOf('killed.db') !== undefined && dashboard().queue?.running.length === 1,
     );
     const info = dashboard();
-    expect(info.queue).toMatchObject({ queued: 1, finished: 0, failed: 0 });
     expect(info.queue?.running.map((r) => r.worker)).toEqual([first.name]);
+    // the other job queued, or (a fast machine) the first one finished already and the other running
+    expect(info.queue!.queued + info.queue!.finished).toBe(1);
+    expect(info.queue!.failed).toBe(0);
     // The job past its second checkpoint, not finished: then the worker dies.
     let cut = 0;
     await until('a job past iteration 10', async () => {
@@ -169,7 +175,11 @@ describe('a sweep on the queue', () => {
     const target = 'blocks.1.mlp.hook_post[3,77]';
     const local = readStore(join(dir, 'local-2.db'), (db) => sweepFeatures(db, 1));
     expect(local).toHaveLength(2);
-    const running = sweep({ ...request('restarted.db', target, 40), queue: redis.url, checkpointEvery: 5 });
+    const running = sweep({
+      ...request('restarted.db', target, ITERS_KILLED),
+      queue: redis.url,
+      checkpointEvery: 5,
+    });
     await until('a job under way', async () =>
       (await jobsOf('restarted.db')).some((j) => (j.progress.iter ?? 0) >= 5),
     );
