@@ -24,6 +24,16 @@ export {
   type StoredRun,
 } from './dream/run.ts';
 export { MemorySink } from './dream/memory-sink.ts';
+export {
+  ContinuationCheck,
+  redteam,
+  REDTEAM_LOSS,
+  type RedteamRequest,
+  type RedteamResult,
+  type Success,
+} from './dream/redteam.ts';
+export { TemplateError } from './dream/context.ts';
+export { continuationSpec, CONTINUATION_LOSSES, type ContinuationLoss } from './objectives/continuation.ts';
 export { DEFAULT_EPO_OPTIONS, PRESETS, type EpoOptions, type Preset } from './dream/options.ts';
 export { nondominatedFrontier, sweepFrontier } from './dream/frontier.ts';
 export type { Checkpoint, RunHeader, RunSummary } from './dream/records.ts';
